@@ -1,0 +1,1 @@
+"""Draftbot's core: settings, prompts, drafting, the model client, storage and the CLI."""

@@ -1,0 +1,194 @@
+"""Settings: read once from the environment (after `.env`), validated, immutable.
+
+Every problem is collected and reported together, in words an admin can act on,
+without ever echoing a secret's value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PROMPTS_DIR = PROJECT_ROOT / "prompts"
+
+CacheTTL = Literal["5m", "1h"]
+
+# Where each required secret comes from, so the error message says what to do.
+_WHERE = {
+    "SLACK_BOT_TOKEN": (
+        "the Bot User OAuth Token (starts with xoxb-): api.slack.com/apps → your app → "
+        "OAuth & Permissions → Install to Workspace"
+    ),
+    "SLACK_SIGNING_SECRET": (
+        "api.slack.com/apps → your app → Basic Information → App Credentials → Signing Secret "
+        "(needed in HTTP mode; set SLACK_APP_TOKEN instead to use Socket Mode)"
+    ),
+    "SLACK_APP_TOKEN": (
+        "an app-level token (starts with xapp-) with the connections:write scope: "
+        "api.slack.com/apps → your app → Basic Information → App-Level Tokens"
+    ),
+    "ANTHROPIC_API_KEY": "console.anthropic.com → Settings → API Keys",
+}
+
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class ConfigError(Exception):
+    """One or more settings are missing or malformed; `problems` lists each in plain words."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+    def report(self) -> str:
+        lines = ["Draftbot cannot start: please fix these settings (in .env or the environment):"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        lines.append("See .env.example and the Settings section of README.md.")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = field(repr=False)
+    slack_signing_secret: str = field(repr=False)
+    slack_app_token: str = field(repr=False)
+    slack_api_url: str
+    anthropic_api_key: str = field(repr=False)
+    anthropic_base_url: str | None
+    model: str
+    command: str
+    database_path: str
+    port: int
+    admin_user_ids: frozenset[str]
+    prompts_dir: Path
+    cache_ttl: CacheTTL
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    need_slack: bool = True,
+    need_anthropic: bool = True,
+    dotenv_path: str | os.PathLike[str] | None = None,
+) -> Settings:
+    """Build `Settings` from `environ` (default: `.env` merged under `os.environ`).
+
+    `need_slack=False` is for terminal commands (`draftbot draft`) that never talk to Slack,
+    `need_anthropic=False` for those that never call the model.
+    """
+    if environ is None:
+        load_dotenv(dotenv_path or Path.cwd() / ".env", override=False)
+        environ = os.environ
+    env = {key: value.strip() for key, value in environ.items()}
+    problems: list[str] = []
+
+    def missing(name: str) -> None:
+        problems.append(f"{name} is not set. Get it from {_WHERE[name]}.")
+
+    bot_token = env.get("SLACK_BOT_TOKEN", "")
+    app_token = env.get("SLACK_APP_TOKEN", "")
+    signing_secret = env.get("SLACK_SIGNING_SECRET", "")
+    if need_slack:
+        if not bot_token:
+            missing("SLACK_BOT_TOKEN")
+        elif not bot_token.startswith("xoxb-"):
+            hint = " (xoxp- is a user token)" if bot_token.startswith("xoxp-") else ""
+            problems.append(
+                f"SLACK_BOT_TOKEN must start with xoxb-{hint}. Use {_WHERE['SLACK_BOT_TOKEN']}."
+            )
+        if app_token and not app_token.startswith("xapp-"):
+            problems.append(
+                f"SLACK_APP_TOKEN must start with xapp-. Use {_WHERE['SLACK_APP_TOKEN']}."
+            )
+        if not app_token and not signing_secret:
+            missing("SLACK_SIGNING_SECRET")
+
+    api_key = env.get("ANTHROPIC_API_KEY", "")
+    if need_anthropic and not api_key:
+        missing("ANTHROPIC_API_KEY")
+
+    slack_api_url = env.get("SLACK_API_URL") or "https://slack.com/api/"
+    if not _is_http_url(slack_api_url):
+        problems.append("SLACK_API_URL must be an http(s) URL, like https://slack.com/api/.")
+    slack_api_url = slack_api_url.rstrip("/") + "/"
+
+    anthropic_base_url = env.get("ANTHROPIC_BASE_URL") or None
+    if anthropic_base_url and not _is_http_url(anthropic_base_url):
+        problems.append("ANTHROPIC_BASE_URL must be an http(s) URL, like https://api.anthropic.com.")
+
+    model = env.get("DRAFTBOT_MODEL") or "claude-sonnet-4-6"
+
+    command = env.get("DRAFTBOT_COMMAND") or "/draft"
+    if not re.fullmatch(r"/[a-z0-9_-]{1,31}", command):
+        problems.append(
+            "DRAFTBOT_COMMAND must be a slash command such as /draft "
+            "(a slash, then up to 31 lower-case letters, digits, - or _)."
+        )
+
+    database_path = ""
+    database_url = env.get("DATABASE_URL") or "sqlite:///draftbot.db"
+    if database_url.startswith("sqlite:///") and len(database_url) > len("sqlite:///"):
+        database_path = database_url.removeprefix("sqlite:///")
+    else:
+        problems.append(
+            "DATABASE_URL must look like sqlite:///draftbot.db (relative path) or "
+            "sqlite:////var/lib/draftbot/draftbot.db (absolute path)."
+        )
+
+    port = 0
+    port_text = env.get("PORT") or "3000"
+    if port_text.isdigit() and 0 < int(port_text) < 65536:
+        port = int(port_text)
+    else:
+        problems.append(f"PORT must be a number between 1 and 65535, not {port_text!r}.")
+
+    admins = [item.strip() for item in env.get("ADMIN_USER_IDS", "").split(",") if item.strip()]
+    bad_admins = [item for item in admins if not _SLACK_USER_ID.match(item)]
+    if bad_admins:
+        problems.append(
+            "ADMIN_USER_IDS must be Slack member IDs separated by commas (like U012AB3CD): "
+            f"these are not: {', '.join(bad_admins)}. In Slack, open a profile → ⋮ → Copy member ID."
+        )
+
+    prompts_dir = Path(env.get("DRAFTBOT_PROMPTS_DIR") or DEFAULT_PROMPTS_DIR)
+    if not prompts_dir.is_dir():
+        problems.append(f"DRAFTBOT_PROMPTS_DIR: no such folder: {prompts_dir}.")
+
+    cache_ttl = env.get("DRAFTBOT_CACHE_TTL") or "5m"
+    if cache_ttl not in ("5m", "1h"):
+        problems.append(f"DRAFTBOT_CACHE_TTL must be 5m or 1h, not {cache_ttl!r}.")
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        slack_bot_token=bot_token,
+        slack_signing_secret=signing_secret,
+        slack_app_token=app_token,
+        slack_api_url=slack_api_url,
+        anthropic_api_key=api_key,
+        anthropic_base_url=anthropic_base_url,
+        model=model,
+        command=command,
+        database_path=database_path,
+        port=port,
+        admin_user_ids=frozenset(admins),
+        prompts_dir=prompts_dir,
+        cache_ttl="1h" if cache_ttl == "1h" else "5m",
+    )
+
+
+def _is_http_url(value: str) -> bool:
+    parsed = urlparse(value)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)

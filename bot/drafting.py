@@ -1,0 +1,229 @@
+"""The drafting use case: a `DraftRequest` in, a `Draft` out. Knows nothing about Slack.
+
+Every model request leaves a `usage` row, success or failure, before the caller gets the
+result, so nothing billed goes unrecorded even if posting to Slack fails afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from bot.config import CacheTTL
+from bot.llm import BilledAttempt, Completion, ModelCallError, ModelClient, ModelRequest, TextCallback
+from bot.pricing import Cost, PriceTable
+from bot.prompts import PromptKind, PromptLibrary
+from bot.store import Store, UsageRecord
+from bot.usage import TokenUsage
+
+log = logging.getLogger(__name__)
+
+TRUNCATED_STOP_REASONS = frozenset({"max_tokens", "model_context_window_exceeded"})
+# The few-shot examples wrap drafts in <draft> tags; the model sometimes copies them.
+_DRAFT_TAGS = re.compile(r"^\s*<draft>\s*|\s*</draft>\s*$")
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    kind: PromptKind
+    text: str
+    user_id: str
+    source: str  # slash, cli, …: where the request came from, for the usage log
+    team_id: str | None = None
+    channel_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    request: DraftRequest
+    text: str
+    stop_reason: str
+    usage: TokenUsage
+    cost: Cost | None
+    model: str
+    request_id: str | None
+    ttft_ms: int | None
+    latency_ms: int
+    usage_id: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.stop_reason in TRUNCATED_STOP_REASONS
+
+    @property
+    def refused(self) -> bool:
+        return self.stop_reason == "refusal"
+
+
+class DraftFailed(Exception):
+    """No draft: `user_message` is safe to show; the details went to the log."""
+
+    def __init__(self, user_message: str, *, reference: str | None, usage_id: int) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+        self.reference = reference
+        self.usage_id = usage_id
+
+
+class Drafter:
+    def __init__(
+        self,
+        *,
+        model_client: ModelClient,
+        store: Store,
+        library: PromptLibrary,
+        prices: PriceTable,
+        default_model: str,
+        cache_ttl: CacheTTL = "5m",
+    ) -> None:
+        self.model_client = model_client
+        self.store = store
+        self.library = library
+        self.prices = prices
+        self.default_model = default_model
+        self.cache_ttl = cache_ttl
+
+    def model_request(self, request: DraftRequest) -> ModelRequest:
+        return ModelRequest(
+            model=request.kind.model or self.default_model,
+            system=self.library.system_blocks(request.kind, self.cache_ttl),
+            messages=[{"role": "user", "content": request.text}],
+            max_tokens=request.kind.max_tokens,
+            cache_ttl=self.cache_ttl,
+        )
+
+    async def draft(self, request: DraftRequest, on_text: TextCallback | None = None) -> Draft:
+        model_request = self.model_request(request)
+        try:
+            completion = await self.model_client.complete(model_request, on_text=on_text)
+        except ModelCallError as error:
+            self._record_billed_failures(request, model_request.model, error.billed_failures)
+            usage_id = self._record(
+                request,
+                UsageRecord(
+                    **_who(request),
+                    model=model_request.model,
+                    status="error",
+                    error=f"{error.category.value}: {error.detail}"[:500],
+                    latency_ms=error.latency_ms,
+                    request_id=error.request_id,
+                    attempts=error.attempts,
+                ),
+            )
+            log.error(
+                "draft failed user=%s kind=%s model=%s category=%s status=%s attempts=%d "
+                "request_id=%s usage_id=%d detail=%s",
+                request.user_id,
+                request.kind.name,
+                model_request.model,
+                error.category.value,
+                error.status,
+                error.attempts,
+                error.request_id,
+                usage_id,
+                error.detail,
+            )
+            raise DraftFailed(
+                error.user_message, reference=error.request_id, usage_id=usage_id
+            ) from error
+        return self._finish(request, completion)
+
+    def _finish(self, request: DraftRequest, completion: Completion) -> Draft:
+        self._record_billed_failures(request, completion.model, completion.billed_failures)
+        cost = self.prices.cost(completion.model, completion.usage)
+        usage = completion.usage
+        usage_id = self._record(
+            request,
+            UsageRecord(
+                **_who(request),
+                model=completion.model,
+                status="ok",
+                stop_reason=completion.stop_reason,
+                latency_ms=completion.latency_ms,
+                ttft_ms=completion.ttft_ms,
+                request_id=completion.request_id,
+                attempts=completion.attempts,
+                **_token_columns(usage),
+                **_cost_columns(cost),
+            ),
+        )
+        log.info(
+            "draft ok user=%s kind=%s model=%s input=%d output=%d cache_write=%d cache_read=%d "
+            "cost=%s stop=%s latency_ms=%d ttft_ms=%s attempts=%d request_id=%s usage_id=%d",
+            request.user_id,
+            request.kind.name,
+            completion.model,
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cache_creation_input_tokens,
+            usage.cache_read_input_tokens,
+            cost.display() if cost else "price-unknown",
+            completion.stop_reason,
+            completion.latency_ms,
+            completion.ttft_ms,
+            completion.attempts,
+            completion.request_id,
+            usage_id,
+        )
+        return Draft(
+            request=request,
+            text=_DRAFT_TAGS.sub("", completion.text).strip(),
+            stop_reason=completion.stop_reason,
+            usage=usage,
+            cost=cost,
+            model=completion.model,
+            request_id=completion.request_id,
+            ttft_ms=completion.ttft_ms,
+            latency_ms=completion.latency_ms,
+            usage_id=usage_id,
+        )
+
+    def _record_billed_failures(
+        self, request: DraftRequest, model: str, failures: tuple[BilledAttempt, ...]
+    ) -> None:
+        """Attempts cut off mid-stream reached the model, so they get rows of their own."""
+        for failure in failures:
+            cost = self.prices.cost(model, failure.usage)
+            self._record(
+                request,
+                UsageRecord(
+                    **_who(request),
+                    model=model,
+                    status="error",
+                    error=f"interrupted: {failure.error}"[:500],
+                    request_id=failure.request_id,
+                    **_token_columns(failure.usage),
+                    **_cost_columns(cost),
+                ),
+            )
+
+    def _record(self, request: DraftRequest, record: UsageRecord) -> int:
+        return self.store.record_usage(record)
+
+
+def _who(request: DraftRequest) -> dict[str, str | None]:
+    return {
+        "user_id": request.user_id,
+        "team_id": request.team_id,
+        "channel_id": request.channel_id,
+        "source": request.source,
+        "kind": request.kind.name,
+    }
+
+
+def _token_columns(usage: TokenUsage) -> dict[str, int]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+        "cache_read_input_tokens": usage.cache_read_input_tokens,
+        "cache_creation_5m_input_tokens": usage.cache_creation_5m_input_tokens,
+        "cache_creation_1h_input_tokens": usage.cache_creation_1h_input_tokens,
+    }
+
+
+def _cost_columns(cost: Cost | None) -> dict[str, float | int | None]:
+    if cost is None:
+        return {"cost_usd": None, "cost_nano_usd": None}
+    return {"cost_usd": float(cost.usd), "cost_nano_usd": cost.nano_usd}

@@ -1,0 +1,189 @@
+"""Prompt kinds as data: `prompts/*.md` files (front matter + body) and routing to them.
+
+An admin adds a kind by dropping a new file in `prompts/`; no code changes.
+The system prompt is two cached blocks: the shared house style, then the kind's body.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+
+from bot.config import CacheTTL
+
+HOUSE_STYLE_FILE = "_house_style.md"
+HELP_WORDS = frozenset({"help", "?", "-h", "--help", "examples"})
+
+# Words people put before the kind ("please write me a quick email…"). They are skipped
+# when looking for the kind, but kept in the text sent to the model.
+FILLER_WORDS = frozenset(
+    "please pls can could would you u i we need want me us a an the some my our quick short "
+    "brief little new nice polite draft write create make compose prepare give help".split()
+)
+_MAX_LEADING_WORDS = 6
+_PUNCTUATION = ".,:!?\"'()[]“”‘’"
+
+
+class PromptError(Exception):
+    """A prompt file is missing or malformed; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class PromptKind:
+    name: str
+    aliases: tuple[str, ...]
+    description: str
+    example: str
+    max_tokens: int
+    model: str | None
+    body: str
+    is_default: bool = False
+
+    def words(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a line of `/draft` text asks for."""
+
+    kind: PromptKind | None  # None: the user asked for help
+    text: str  # the request as typed, sent to the model unchanged
+    needs_details: bool = False  # only a kind word, nothing to draft from
+
+    @property
+    def is_help(self) -> bool:
+        return self.kind is None
+
+
+@dataclass(frozen=True)
+class PromptLibrary:
+    house_style: str
+    kinds: tuple[PromptKind, ...]
+
+    @property
+    def default_kind(self) -> PromptKind:
+        return next(kind for kind in self.kinds if kind.is_default)
+
+    def find(self, word: str) -> PromptKind | None:
+        """The kind named `word` or having it as an alias (case and punctuation ignored)."""
+        wanted = _normalise(word)
+        for kind in self.kinds:
+            if wanted in kind.words():
+                return kind
+        return None
+
+    def route(self, text: str) -> Route:
+        """Pick the kind from the first few words; fall back to the default kind.
+
+        `email to Alex…`, `an email to Alex…`, `please write a quick email…` and
+        `summarize this: …` all route by their first non-filler word.
+        """
+        text = text.strip()
+        words = text.split()
+        if not words or (len(words) == 1 and _normalise(words[0]) in HELP_WORDS):
+            return Route(kind=None, text=text)
+        filler_match: tuple[int, PromptKind] | None = None
+        for index, word in enumerate(words[:_MAX_LEADING_WORDS]):
+            normalised = _normalise(word)
+            kind = self.find(normalised)
+            if normalised in FILLER_WORDS:
+                if kind and not filler_match:
+                    filler_match = (index, kind)
+                continue
+            if kind:
+                return self._route_to(kind, words, index, text)
+            break
+        if filler_match:
+            return self._route_to(filler_match[1], words, filler_match[0], text)
+        return Route(kind=self.default_kind, text=text)
+
+    def _route_to(self, kind: PromptKind, words: list[str], index: int, text: str) -> Route:
+        details = [w for w in words[index + 1 :] if _normalise(w) not in FILLER_WORDS]
+        return Route(kind=kind, text=text, needs_details=not details)
+
+    def system_blocks(self, kind: PromptKind, ttl: CacheTTL = "5m") -> list[dict[str, Any]]:
+        """House style, then the kind, each ending a cache breakpoint.
+
+        The first breakpoint lets every kind share the house-style prefix; the second lets
+        repeated requests of one kind reuse the whole system prompt.
+        """
+        cache_control: dict[str, str] = {"type": "ephemeral"}
+        if ttl == "1h":
+            cache_control["ttl"] = "1h"
+        return [
+            {"type": "text", "text": self.house_style, "cache_control": dict(cache_control)},
+            {"type": "text", "text": kind.body, "cache_control": dict(cache_control)},
+        ]
+
+
+def load_prompts(directory: Path) -> PromptLibrary:
+    """Read `_house_style.md` and every other `*.md` in `directory`."""
+    house_path = directory / HOUSE_STYLE_FILE
+    if not house_path.is_file():
+        raise PromptError(f"{house_path} is missing: it holds the shared house-style prompt.")
+    house_style = house_path.read_text(encoding="utf-8").strip()
+    kinds = tuple(
+        _load_kind(path)
+        for path in sorted(directory.glob("*.md"))
+        if not path.name.startswith("_")
+    )
+    if not kinds:
+        raise PromptError(f"No prompt kinds in {directory}: add at least one KIND.md file.")
+    defaults = [kind.name for kind in kinds if kind.is_default]
+    if len(defaults) != 1:
+        raise PromptError(
+            f"Exactly one prompt in {directory} needs `default: true` in its front matter "
+            f"(the fallback for requests that name no kind); found {len(defaults)}."
+        )
+    _check_unique_words(kinds)
+    return PromptLibrary(house_style=house_style, kinds=kinds)
+
+
+def _load_kind(path: Path) -> PromptKind:
+    try:
+        post = frontmatter.load(str(path))
+    except Exception as error:  # YAML errors come in many classes
+        raise PromptError(f"{path}: the front matter is not valid YAML ({error}).") from error
+    meta = post.metadata
+    for key in ("name", "description", "example", "max_tokens"):
+        if key not in meta:
+            raise PromptError(f"{path}: front matter needs `{key}:`.")
+    if not isinstance(meta["max_tokens"], int) or meta["max_tokens"] < 1:
+        raise PromptError(f"{path}: `max_tokens` must be a positive whole number.")
+    aliases = meta.get("aliases") or []
+    if not isinstance(aliases, list):
+        raise PromptError(f"{path}: `aliases` must be a list, like [mail, reply].")
+    body = post.content.strip()
+    if not body:
+        raise PromptError(f"{path}: the prompt body after the front matter is empty.")
+    return PromptKind(
+        name=_normalise(str(meta["name"])),
+        aliases=tuple(_normalise(str(alias)) for alias in aliases),
+        description=str(meta["description"]).strip(),
+        example=str(meta["example"]).strip(),
+        max_tokens=meta["max_tokens"],
+        model=str(meta["model"]) if meta.get("model") else None,
+        body=body,
+        is_default=bool(meta.get("default", False)),
+    )
+
+
+def _check_unique_words(kinds: tuple[PromptKind, ...]) -> None:
+    owner: dict[str, str] = {}
+    for kind in kinds:
+        for word in kind.words():
+            if word in owner and owner[word] != kind.name:
+                raise PromptError(
+                    f"The word {word!r} names two kinds ({owner[word]} and {kind.name}); "
+                    "remove it from one of them."
+                )
+            owner[word] = kind.name
+
+
+def _normalise(word: str) -> str:
+    return re.sub(r"\s+", " ", word.strip(_PUNCTUATION).lower())

@@ -1,0 +1,82 @@
+"""Every sentence Draftbot shows a user, in one place, so the tone stays consistent.
+
+Messages say what happened and what to do next; they never contain raw API errors.
+"""
+
+from __future__ import annotations
+
+WORKING = "Drafting your {kind}…"
+
+NEEDS_DETAILS = (
+    "What should the {kind} say? Add a few details after the word, for example:\n"
+    "`{command} {example}`"
+)
+
+TRUNCATED = (
+    "This draft was cut off because it reached the length limit for a {kind} "
+    "({max_tokens:,} tokens). Ask for a shorter version, or split the request into parts."
+)
+
+CONTEXT_FULL = (
+    "This draft stopped early because the request and the draft together were too long "
+    "for Claude. Shorten the text you pasted and try again."
+)
+
+REFUSED = (
+    "Claude didn't write this one, because the request looked like something it can't help "
+    "with. If that's a mistake, try rewording the request, and tell your Draftbot admin if "
+    "it keeps happening."
+)
+
+EMPTY_DRAFT = "Claude returned an empty draft. Please try again with a few more details."
+
+BUSY = (
+    "Claude is very busy right now and couldn't take your request, even after a few tries. "
+    "Please try again in a minute."
+)
+
+UNAVAILABLE = (
+    "Draftbot couldn't reach Claude just now (the service may be down or slow). "
+    "Please try again in a few minutes; if it keeps happening, tell your Draftbot admin."
+)
+
+MISCONFIGURED = (
+    "Draftbot isn't set up correctly, so it couldn't ask Claude. This isn't your fault: "
+    "please let your Draftbot admin know (the details are in Draftbot's log)."
+)
+
+TOO_LONG = (
+    "Your request is too long for Claude to handle in one go. Shorten the text you pasted "
+    "(or split it in parts) and try again."
+)
+
+REJECTED = (
+    "Claude couldn't accept this request. Try rewording it; if it keeps happening, "
+    "tell your Draftbot admin (the details are in Draftbot's log)."
+)
+
+UNEXPECTED = (
+    "Something went wrong inside Draftbot while drafting. Please try again; "
+    "if it keeps happening, tell your Draftbot admin."
+)
+
+REFERENCE = "Reference for your admin: `{reference}`"
+
+SENT_AS_FILE = (
+    "This draft is too long for Slack messages, so the full text is in a file in your "
+    "direct messages with Draftbot. Here is the beginning:"
+)
+
+DRAFT_FOOTER = "Only you can see this draft. {kind} · {seconds:.1f} s"
+
+HELP_INTRO = (
+    "*Draftbot writes first drafts for you with Claude.* Type `{command}` followed by what you "
+    "need; the draft comes back here, visible only to you."
+)
+
+HELP_KIND_LINE = "• *{name}*: {description}\n   `{command} {example}`"
+
+HELP_OUTRO = (
+    "Anything else works too: `{command} a short bio for our new office manager, Sam`. "
+    "Tip: say who it's for, the tone and the length."
+)

@@ -1,0 +1,113 @@
+"""The `/draft` slash command: parse, acknowledge at once, draft, reply privately."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import wording
+from bot.drafting import Draft, DraftFailed, DraftRequest
+from bot.services import Services
+from handlers import render
+
+log = logging.getLogger(__name__)
+
+# A response_url takes at most 5 posts (../shared/FACTS.md); keep one for a late error.
+MAX_RESPONSE_MESSAGES = 4
+
+
+def register(app: Any, services: Services) -> None:
+    async def on_draft_command(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await handle_draft_command(services, ack, command, respond, client)
+
+    app.command(services.settings.command)(on_draft_command)
+
+
+async def handle_draft_command(
+    services: Services,
+    ack: AsyncAck,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+) -> None:
+    slash = services.settings.command
+    route = services.library.route(command.get("text") or "")
+    if route.kind is None:
+        await ack(**render.help_message(services.library, slash))
+        return
+    if route.needs_details:
+        await ack(text=render.needs_details_text(route.kind, slash))
+        return
+    # Slack shows "operation_timeout" unless we answer within 3 s: ack first, draft after.
+    await ack(text=render.working_text(route.kind))
+
+    request = DraftRequest(
+        kind=route.kind,
+        text=route.text,
+        user_id=command["user_id"],
+        source="slash",
+        team_id=command.get("team_id"),
+        channel_id=command.get("channel_id"),
+    )
+    try:
+        draft = await services.drafter.draft(request)
+        messages = render.draft_messages(draft)
+        if len(messages) > MAX_RESPONSE_MESSAGES:
+            messages = await _send_as_file(client, draft, messages)
+    except DraftFailed as failure:
+        messages = [render.failure_message(failure.user_message, failure.reference)]
+    except Exception:
+        log.exception("unexpected error while drafting for user=%s", request.user_id)
+        messages = [render.failure_message(wording.UNEXPECTED, None)]
+    await deliver_privately(respond, messages)
+
+
+async def _send_as_file(
+    client: AsyncWebClient, draft: Draft, messages: list[render.Payload]
+) -> list[render.Payload]:
+    """Too long for the messages a response_url allows: put the whole draft in a DM file."""
+    user_id = draft.request.user_id
+    try:
+        opened = await client.conversations_open(users=user_id)
+        await client.files_upload_v2(
+            channel=opened["channel"]["id"],
+            content=render.neutralize_mentions(draft.text),
+            filename=f"{draft.request.kind.name}-draft.md",
+            title=f"Your {draft.request.kind.name} draft",
+        )
+    except SlackApiError as error:
+        log.warning(
+            "could not upload long draft as a file for user=%s usage_id=%d: %s",
+            user_id,
+            draft.usage_id,
+            error.response.get("error"),
+        )
+        return messages[:MAX_RESPONSE_MESSAGES]
+    return [render.draft_file_preview(draft)]
+
+
+async def deliver_privately(respond: AsyncRespond, messages: list[render.Payload]) -> bool:
+    """Replace the "Drafting…" line with the first message; add the rest below it."""
+    for index, message in enumerate(messages):
+        try:
+            response = await respond(
+                response_type="ephemeral", replace_original=index == 0, **message
+            )
+        except Exception as error:  # network trouble reaching Slack
+            log.warning("could not post to Slack's response_url: %s", type(error).__name__)
+            return False
+        if response.status_code != 200:
+            log.warning(
+                "Slack refused a response_url post: status=%s body=%.100s",
+                response.status_code,
+                response.body,
+            )
+            return False
+    return True

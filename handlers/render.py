@@ -1,0 +1,170 @@
+"""Block Kit for everything Draftbot shows in Slack. Pure functions: text and drafts in, payloads out."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot import wording
+from bot.drafting import Draft
+from bot.prompts import PromptKind, PromptLibrary
+
+# Slack limits (../shared/FACTS.md): a `markdown` block's text is limited to 12,000
+# characters cumulative per message; section text to 3,000.
+MARKDOWN_LIMIT = 12_000
+SECTION_LIMIT = 3_000
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+Payload = dict[str, Any]
+
+# A word joiner after "@" keeps the text readable but stops Slack from notifying anyone.
+_WORD_JOINER = "\u2060"
+_BROADCAST_TOKEN = re.compile(r"<!(channel|here|everyone)(?:\|[^>]*)?>", re.IGNORECASE)
+_SUBTEAM_TOKEN = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|@?([^>]*))?>", re.IGNORECASE)
+_BROADCAST_WORD = re.compile(r"(?<![\w@])@(channel|here|everyone)\b", re.IGNORECASE)
+
+
+def neutralize_mentions(text: str) -> str:
+    """Make `<!here>`, `<!channel>`, `<!everyone>`, `@here`… and user-group mentions inert."""
+    text = _BROADCAST_TOKEN.sub(lambda m: f"@{_WORD_JOINER}{m.group(1).lower()}", text)
+    text = _SUBTEAM_TOKEN.sub(lambda m: f"@{_WORD_JOINER}{m.group(1) or 'group'}", text)
+    return _BROADCAST_WORD.sub(lambda m: f"@{_WORD_JOINER}{m.group(1)}", text)
+
+
+def split_markdown(text: str, limit: int = MARKDOWN_LIMIT) -> list[str]:
+    """Split Markdown into parts of at most `limit` characters.
+
+    Splits between lines, preferring a blank line, and closes/reopens a code fence that
+    spans a split so every part renders (and copies) correctly on its own.
+    """
+    if len(text) <= limit:
+        return [text]
+    reserve = 16  # room for a closing fence and its newline
+    parts: list[str] = []
+    lines: list[str] = []
+    size = 0
+    fence: str | None = None  # the opening line of the fence we are inside, if any
+
+    def flush() -> None:
+        nonlocal lines, size
+        cut = len(lines)
+        blank = max((i for i, line in enumerate(lines) if not line.strip()), default=-1)
+        if fence is None and blank > len(lines) // 2:
+            cut = blank + 1
+        head, tail = lines[:cut], lines[cut:]
+        body = "".join(head).rstrip("\n")
+        if fence is not None and not tail:
+            body += "\n```"
+        parts.append(body)
+        lines = ([fence] if fence is not None and not tail else []) + tail
+        size = sum(len(line) for line in lines)
+
+    for raw in _hard_wrap(text.splitlines(keepends=True), limit - reserve - 80):
+        if size + len(raw) > limit - reserve and lines:
+            flush()
+        lines.append(raw if raw.endswith("\n") else raw + "\n")
+        size += len(lines[-1])
+        if _FENCE.match(raw):
+            fence = None if fence is not None else raw if raw.endswith("\n") else raw + "\n"
+    if lines:
+        parts.append("".join(lines).rstrip("\n"))
+    return [part for part in parts if part.strip()]
+
+
+def _hard_wrap(lines: list[str], width: int) -> list[str]:
+    wrapped: list[str] = []
+    for line in lines:
+        while len(line) > width:
+            wrapped.append(line[:width] + "\n")
+            line = line[width:]
+        wrapped.append(line)
+    return wrapped
+
+
+def working_text(kind: PromptKind) -> str:
+    return wording.WORKING.format(kind=kind.name)
+
+
+def needs_details_text(kind: PromptKind, command: str) -> str:
+    return wording.NEEDS_DETAILS.format(kind=kind.name, command=command, example=kind.example)
+
+
+def help_message(library: PromptLibrary, command: str) -> Payload:
+    lines = [wording.HELP_INTRO.format(command=command), ""]
+    lines += [
+        wording.HELP_KIND_LINE.format(
+            name=kind.name, description=kind.description, command=command, example=kind.example
+        )
+        for kind in library.kinds
+    ]
+    lines += ["", wording.HELP_OUTRO.format(command=command)]
+    text = "\n".join(lines)
+    return {
+        "response_type": "ephemeral",
+        "text": text,
+        "blocks": [_section(chunk) for chunk in split_markdown(text, SECTION_LIMIT)],
+    }
+
+
+def draft_messages(draft: Draft) -> list[Payload]:
+    """One or more private messages showing the draft, with notes on the last one."""
+    if draft.refused:
+        return [_notice(wording.REFUSED)]
+    if not draft.text:
+        return [_notice(wording.EMPTY_DRAFT)]
+    parts = split_markdown(neutralize_mentions(draft.text))
+    messages = [{"text": part, "blocks": [{"type": "markdown", "text": part}]} for part in parts]
+    messages[-1]["blocks"] += _draft_notes(draft)
+    return messages
+
+
+def draft_file_preview(draft: Draft, preview_chars: int = 2_000) -> Payload:
+    """Shown privately when the draft went out as a file because it is too long for messages."""
+    preview = neutralize_mentions(draft.text[:preview_chars]).rstrip() + "…"
+    return {
+        "text": wording.SENT_AS_FILE,
+        "blocks": [
+            _section(wording.SENT_AS_FILE),
+            {"type": "markdown", "text": preview},
+            *_draft_notes(draft),
+        ],
+    }
+
+
+def _draft_notes(draft: Draft) -> list[Payload]:
+    blocks: list[Payload] = []
+    kind = draft.request.kind
+    if draft.stop_reason == "max_tokens":
+        blocks.append(
+            _section(
+                ":warning: "
+                + wording.TRUNCATED.format(kind=kind.name, max_tokens=kind.max_tokens)
+            )
+        )
+    elif draft.stop_reason == "model_context_window_exceeded":
+        blocks.append(_section(":warning: " + wording.CONTEXT_FULL))
+    footer = wording.DRAFT_FOOTER.format(kind=kind.name, seconds=draft.latency_ms / 1000)
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
+    return blocks
+
+
+def failure_message(user_message: str, reference: str | None) -> Payload:
+    message = _notice(user_message)
+    if reference:
+        message["blocks"].append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": wording.REFERENCE.format(reference=reference)}
+                ],
+            }
+        )
+    return message
+
+
+def _notice(text: str) -> Payload:
+    return {"text": text, "blocks": [_section(text)]}
+
+
+def _section(text: str) -> Payload:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
