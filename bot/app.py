@@ -52,13 +52,16 @@ def build_web_app(slack_app: AsyncApp) -> web.Application:
     return web_app
 
 
-async def serve(services: Services, host: str = "0.0.0.0") -> None:
-    """Run until SIGTERM or SIGINT."""
+async def serve(
+    services: Services, host: str = "0.0.0.0", stop: asyncio.Event | None = None
+) -> None:
+    """Run until `stop` is set, by default on SIGTERM or SIGINT."""
     slack_app = build_slack_app(services)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
     try:
         if services.settings.socket_mode:
             await _run_socket_mode(slack_app, services, stop)
@@ -68,7 +71,9 @@ async def serve(services: Services, host: str = "0.0.0.0") -> None:
         await services.aclose()
 
 
-async def _run_http(slack_app: AsyncApp, services: Services, host: str, stop: asyncio.Event) -> None:
+async def _run_http(
+    slack_app: AsyncApp, services: Services, host: str, stop: asyncio.Event
+) -> None:
     runner = web.AppRunner(build_web_app(slack_app), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, services.settings.port).start()

@@ -126,7 +126,9 @@ def load_settings(
 
     anthropic_base_url = env.get("ANTHROPIC_BASE_URL") or None
     if anthropic_base_url and not _is_http_url(anthropic_base_url):
-        problems.append("ANTHROPIC_BASE_URL must be an http(s) URL, like https://api.anthropic.com.")
+        problems.append(
+            "ANTHROPIC_BASE_URL must be an http(s) URL, like https://api.anthropic.com."
+        )
 
     model = env.get("DRAFTBOT_MODEL") or "claude-sonnet-4-6"
 

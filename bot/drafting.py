@@ -11,7 +11,14 @@ import re
 from dataclasses import dataclass
 
 from bot.config import CacheTTL
-from bot.llm import BilledAttempt, Completion, ModelCallError, ModelClient, ModelRequest, TextCallback
+from bot.llm import (
+    BilledAttempt,
+    Completion,
+    ModelCallError,
+    ModelClient,
+    ModelRequest,
+    TextCallback,
+)
 from bot.pricing import Cost, PriceTable
 from bot.prompts import PromptKind, PromptLibrary
 from bot.store import Store, UsageRecord

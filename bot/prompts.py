@@ -85,7 +85,7 @@ class PromptLibrary:
         """
         text = text.strip()
         words = text.split()
-        if not words or (len(words) == 1 and _normalise(words[0]) in HELP_WORDS):
+        if not words or (len(words) == 1 and _is_help_word(words[0])):
             return Route(kind=None, text=text)
         filler_match: tuple[int, PromptKind] | None = None
         for index, word in enumerate(words[:_MAX_LEADING_WORDS]):
@@ -128,9 +128,7 @@ def load_prompts(directory: Path) -> PromptLibrary:
         raise PromptError(f"{house_path} is missing: it holds the shared house-style prompt.")
     house_style = house_path.read_text(encoding="utf-8").strip()
     kinds = tuple(
-        _load_kind(path)
-        for path in sorted(directory.glob("*.md"))
-        if not path.name.startswith("_")
+        _load_kind(path) for path in sorted(directory.glob("*.md")) if not path.name.startswith("_")
     )
     if not kinds:
         raise PromptError(f"No prompt kinds in {directory}: add at least one KIND.md file.")
@@ -156,6 +154,8 @@ def _load_kind(path: Path) -> PromptKind:
     if not isinstance(meta["max_tokens"], int) or meta["max_tokens"] < 1:
         raise PromptError(f"{path}: `max_tokens` must be a positive whole number.")
     aliases = meta.get("aliases") or []
+    if isinstance(aliases, str):  # `aliases: mail` means one alias
+        aliases = [aliases]
     if not isinstance(aliases, list):
         raise PromptError(f"{path}: `aliases` must be a list, like [mail, reply].")
     body = post.content.strip()
@@ -183,6 +183,10 @@ def _check_unique_words(kinds: tuple[PromptKind, ...]) -> None:
                     "remove it from one of them."
                 )
             owner[word] = kind.name
+
+
+def _is_help_word(word: str) -> bool:
+    return word.lower() in HELP_WORDS or _normalise(word) in HELP_WORDS
 
 
 def _normalise(word: str) -> str:

@@ -95,9 +95,7 @@ class Store:
     def usage_rows(self, **where: Any) -> list[dict[str, Any]]:
         """Rows in insertion order, optionally filtered by column equality."""
         clause = " and ".join(f"[{column}] = ?" for column in where) or None
-        return list(
-            self.db.table("usage").rows_where(clause, list(where.values()), order_by="id")
-        )
+        return list(self.db.table("usage").rows_where(clause, list(where.values()), order_by="id"))
 
     def close(self) -> None:
         self.db.close()

@@ -137,8 +137,7 @@ def _draft_notes(draft: Draft) -> list[Payload]:
     if draft.stop_reason == "max_tokens":
         blocks.append(
             _section(
-                ":warning: "
-                + wording.TRUNCATED.format(kind=kind.name, max_tokens=kind.max_tokens)
+                ":warning: " + wording.TRUNCATED.format(kind=kind.name, max_tokens=kind.max_tokens)
             )
         )
     elif draft.stop_reason == "model_context_window_exceeded":

@@ -1,0 +1,111 @@
+"""How Draftbot behaves under a burst of `/draft` commands.
+
+Runs the real app over loopback HTTP against the local fake Slack and fake Anthropic
+(the model takes `--model-seconds` per draft), sends `--requests` signed slash commands
+at once, and prints ack latency and end-to-end times (command sent → draft posted to the
+response_url). Usage:
+
+    .venv/bin/python bench/concurrency.py --requests 100 --model-seconds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.app import build_slack_app, build_web_app  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.services import build_services  # noqa: E402
+from tests.fakes.anthropic import FakeAnthropic, Reply  # noqa: E402
+from tests.fakes.signing import sign_request, slash_command_body  # noqa: E402
+from tests.fakes.slack import FakeSlack  # noqa: E402
+
+SECRET = "bench-signing-secret"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+async def main(requests: int, model_seconds: float) -> None:
+    with (
+        FakeAnthropic(api_key="sk-ant-bench") as fake_anthropic,
+        FakeSlack(bot_token="xoxb-bench", app_token="xapp-bench") as fake_slack,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        fake_anthropic.default = Reply(delay=model_seconds)
+        settings = load_settings(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-bench",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": fake_slack.api_url,
+                "ANTHROPIC_API_KEY": "sk-ant-bench",
+                "ANTHROPIC_BASE_URL": fake_anthropic.base_url,
+                "DATABASE_URL": f"sqlite:///{folder}/bench.db",
+            }
+        )
+        services = build_services(settings)
+        runner = web.AppRunner(build_web_app(build_slack_app(services)))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
+
+        async with aiohttp.ClientSession() as session:
+
+            async def one(i: int) -> tuple[str, float, float]:
+                response_url = fake_slack.new_response_url()
+                body = slash_command_body(f"email number {i} to Alex", response_url=response_url)
+                started = time.monotonic()
+                async with session.post(url, data=body, headers=sign_request(body, SECRET)) as r:
+                    await r.read()
+                    assert r.status == 200, r.status
+                return response_url, started, time.monotonic() - started
+
+            burst_started = time.monotonic()
+            sent = await asyncio.gather(*(one(i) for i in range(requests)))
+            done: dict[str, float] = {}
+            while len(done) < requests and time.monotonic() - burst_started < 120:
+                for response_url, _, _ in sent:
+                    if response_url not in done and fake_slack.responses(response_url):
+                        done[response_url] = time.monotonic()
+                await asyncio.sleep(0.01)
+            burst_seconds = time.monotonic() - burst_started
+
+        acks = [ack * 1000 for _, _, ack in sent]
+        ends = [done[u] - started for u, started, _ in sent if u in done]
+        rows = services.store.usage_rows(status="ok")
+        print(f"requests: {requests}, fake model time: {model_seconds:.1f} s each")
+        print(
+            f"ack latency ms: p50 {percentile(acks, 0.5):.0f}, p99 {percentile(acks, 0.99):.0f},"
+            f" max {max(acks):.0f}"
+        )
+        print(
+            f"end-to-end s: p50 {percentile(ends, 0.5):.2f}, p99 {percentile(ends, 0.99):.2f},"
+            f" max {max(ends):.2f}, mean {statistics.mean(ends):.2f}"
+        )
+        print(
+            f"whole burst: {burst_seconds:.2f} s; drafts delivered: {len(done)}/{requests};"
+            f" usage rows ok: {len(rows)}"
+        )
+        await runner.cleanup()
+        await services.aclose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--model-seconds", type=float, default=2.0)
+    args = parser.parse_args()
+    asyncio.run(main(args.requests, args.model_seconds))

@@ -1,0 +1,131 @@
+"""Shared fixtures: the real Bolt app on loopback HTTP, talking to local fake Slack and Anthropic."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.app import build_slack_app, build_web_app
+from bot.config import Settings, load_settings
+from bot.llm import RetryPolicy
+from bot.services import Services, build_services
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.signing import sign_request, slash_command_body
+from tests.fakes.slack import FakeSlack
+
+BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
+SIGNING_SECRET = "test-signing-secret"
+API_KEY = "sk-ant-test-key"
+
+# Fast but real retries: the same policy code, with backoff in milliseconds.
+FAST_RETRIES = RetryPolicy(
+    max_attempts=4, max_total_seconds=10, initial_backoff=0.01, max_backoff=0.05, jitter=0.01
+)
+
+
+@pytest.fixture(scope="session")
+def anthropic_server() -> Iterator[FakeAnthropic]:
+    with FakeAnthropic(api_key=API_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def slack_server() -> Iterator[FakeSlack]:
+    with FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def fake_anthropic(anthropic_server: FakeAnthropic) -> FakeAnthropic:
+    anthropic_server.reset()
+    return anthropic_server
+
+
+@pytest.fixture
+def fake_slack(slack_server: FakeSlack) -> FakeSlack:
+    slack_server.reset()
+    return slack_server
+
+
+@pytest.fixture
+def env(tmp_path: Path, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack) -> dict[str, str]:
+    """A complete HTTP-mode environment pointing at the fakes."""
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.api_url,
+        "ANTHROPIC_API_KEY": API_KEY,
+        "ANTHROPIC_BASE_URL": fake_anthropic.base_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'draftbot.db'}",
+        "ADMIN_USER_IDS": "UADMIN1",
+    }
+
+
+@pytest.fixture
+def settings(env: dict[str, str]) -> Settings:
+    return load_settings(env)
+
+
+@dataclass
+class SlashReply:
+    status: int
+    body: dict[str, Any]
+    seconds: float
+    response_url: str
+
+
+@dataclass
+class RunningBot:
+    url: str
+    services: Services
+    fake_slack: FakeSlack
+    session: aiohttp.ClientSession
+
+    async def slash(
+        self,
+        text: str,
+        *,
+        secret: str = SIGNING_SECRET,
+        timestamp: int | None = None,
+        **fields: Any,
+    ) -> SlashReply:
+        """Send `/draft text` as Slack would: a signed, form-encoded POST."""
+        response_url = self.fake_slack.new_response_url()
+        body = slash_command_body(text, response_url=response_url, **fields)
+        headers = sign_request(body, secret, timestamp=timestamp)
+        started = time.monotonic()
+        async with self.session.post(f"{self.url}/slack/events", data=body, headers=headers) as r:
+            raw = await r.text()
+            seconds = time.monotonic() - started
+            parsed = await r.json(content_type=None) if raw.strip().startswith("{") else {}
+            return SlashReply(r.status, parsed, seconds, response_url)
+
+    def usage_rows(self, **where: Any) -> list[dict[str, Any]]:
+        return self.services.store.usage_rows(**where)
+
+
+@pytest.fixture
+async def bot(settings: Settings, fake_slack: FakeSlack) -> AsyncIterator[RunningBot]:
+    services = build_services(settings, FAST_RETRIES)
+    runner = web.AppRunner(build_web_app(build_slack_app(services)))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    async with aiohttp.ClientSession() as session:
+        yield RunningBot(f"http://127.0.0.1:{port}", services, fake_slack, session)
+    await runner.cleanup()
+    await services.aclose()
+
+
+def form(fields: dict[str, str]) -> bytes:
+    return urlencode(fields).encode()
