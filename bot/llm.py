@@ -224,7 +224,7 @@ class ModelClient:
         if hint is not None:
             return hint
         backoff = wait_exponential_jitter(
-            initial=self.policy.initial_backoff,
+            multiplier=self.policy.initial_backoff,
             max=self.policy.max_backoff,
             jitter=self.policy.jitter,
         )

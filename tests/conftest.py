@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 from aiohttp import web
 
 from bot.app import build_slack_app, build_web_app
-from bot.config import Settings, load_settings
+from bot.config import DEFAULT_PROMPTS_DIR, Settings, load_settings
 from bot.llm import RetryPolicy
 from bot.services import Services, build_services
 from tests.fakes.anthropic import FakeAnthropic
@@ -56,10 +56,26 @@ def fake_slack(slack_server: FakeSlack) -> FakeSlack:
     return slack_server
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "long_drafts: the general kind may write 20,000 tokens")
+
+
 @pytest.fixture
-def env(tmp_path: Path, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack) -> dict[str, str]:
+def env(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    fake_anthropic: FakeAnthropic,
+    fake_slack: FakeSlack,
+) -> dict[str, str]:
     """A complete HTTP-mode environment pointing at the fakes."""
+    prompts_dir = DEFAULT_PROMPTS_DIR
+    if request.node.get_closest_marker("long_drafts"):
+        prompts_dir = tmp_path / "prompts"
+        shutil.copytree(DEFAULT_PROMPTS_DIR, prompts_dir)
+        general = prompts_dir / "general.md"
+        general.write_text(general.read_text().replace("max_tokens: 2500", "max_tokens: 20000"))
     return {
+        "DRAFTBOT_PROMPTS_DIR": str(prompts_dir),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": fake_slack.api_url,
@@ -106,7 +122,9 @@ class RunningBot:
         async with self.session.post(f"{self.url}/slack/events", data=body, headers=headers) as r:
             raw = await r.text()
             seconds = time.monotonic() - started
-            parsed = await r.json(content_type=None) if raw.strip().startswith("{") else {}
+            # Bolt answers a text-only ack as text/plain, which Slack shows as the message text.
+            is_json = r.content_type == "application/json"
+            parsed = await r.json() if is_json else {"text": raw} if raw else {}
             return SlashReply(r.status, parsed, seconds, response_url)
 
     def usage_rows(self, **where: Any) -> list[dict[str, Any]]:
@@ -125,7 +143,3 @@ async def bot(settings: Settings, fake_slack: FakeSlack) -> AsyncIterator[Runnin
         yield RunningBot(f"http://127.0.0.1:{port}", services, fake_slack, session)
     await runner.cleanup()
     await services.aclose()
-
-
-def form(fields: dict[str, str]) -> bytes:
-    return urlencode(fields).encode()

@@ -194,6 +194,7 @@ async def test_unsigned_or_stale_requests_are_rejected_without_a_model_call(
     assert bot.usage_rows() == []
 
 
+@pytest.mark.long_drafts
 async def test_long_draft_is_split_across_private_messages(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
@@ -206,17 +207,18 @@ async def test_long_draft_is_split_across_private_messages(
     assert "Only you can see this draft" in str(posted[-1]["blocks"])
 
 
+@pytest.mark.long_drafts
 async def test_very_long_draft_goes_to_a_dm_file(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
     paragraph = "A line of the very long handbook, repeated. " * 50
-    fake_anthropic.default = Reply(text="\n\n".join([paragraph] * 40), chunk_size=20_000)
+    fake_anthropic.default = Reply(text="\n\n".join([paragraph] * 30), chunk_size=20_000)
     reply = await bot.slash("write the whole employee handbook", user_id="U0LONG")
     [posted] = await wait_for_reply(fake_slack, reply.response_url)
     assert posted["text"] == wording.SENT_AS_FILE
     [upload] = fake_slack.uploads
     assert upload["channel_id"] == "DU0LONG"
-    assert upload["content"].decode().count("very long handbook") == 40 * 50
+    assert upload["content"].decode().count("very long handbook") == 30 * 50
 
 
 async def test_usage_is_recorded_even_when_slack_refuses_the_post(
