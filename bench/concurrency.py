@@ -23,12 +23,12 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import build_slack_app, build_web_app  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.services import build_services  # noqa: E402
-from tests.fakes.anthropic import FakeAnthropic, Reply  # noqa: E402
-from tests.fakes.signing import sign_request, slash_command_body  # noqa: E402
-from tests.fakes.slack import FakeSlack  # noqa: E402
+from bot.app import build_slack_app, build_web_app
+from bot.config import load_settings
+from bot.services import build_services
+from tests.fakes.anthropic import FakeAnthropic, Reply
+from tests.fakes.signing import sign_request, slash_command_body
+from tests.fakes.slack import FakeSlack
 
 SECRET = "bench-signing-secret"
 

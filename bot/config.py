@@ -161,7 +161,8 @@ def load_settings(
     if bad_admins:
         problems.append(
             "ADMIN_USER_IDS must be Slack member IDs separated by commas (like U012AB3CD): "
-            f"these are not: {', '.join(bad_admins)}. In Slack, open a profile → ⋮ → Copy member ID."
+            f"these are not: {', '.join(bad_admins)}. "
+            "In Slack, open a profile → ⋮ → Copy member ID."
         )
 
     prompts_dir = Path(env.get("DRAFTBOT_PROMPTS_DIR") or DEFAULT_PROMPTS_DIR)

@@ -106,17 +106,16 @@ class Drafter:
             completion = await self.model_client.complete(model_request, on_text=on_text)
         except ModelCallError as error:
             self._record_billed_failures(request, model_request.model, error.billed_failures)
-            usage_id = self._record(
-                request,
-                UsageRecord(
-                    **_who(request),
+            usage_id = self.store.record_usage(
+                _usage_record(
+                    request,
                     model=model_request.model,
                     status="error",
-                    error=f"{error.category.value}: {error.detail}"[:500],
+                    error=f"{error.category.value}: {error.detail}",
                     latency_ms=error.latency_ms,
                     request_id=error.request_id,
                     attempts=error.attempts,
-                ),
+                )
             )
             log.error(
                 "draft failed user=%s kind=%s model=%s category=%s status=%s attempts=%d "
@@ -140,20 +139,19 @@ class Drafter:
         self._record_billed_failures(request, completion.model, completion.billed_failures)
         cost = self.prices.cost(completion.model, completion.usage)
         usage = completion.usage
-        usage_id = self._record(
-            request,
-            UsageRecord(
-                **_who(request),
+        usage_id = self.store.record_usage(
+            _usage_record(
+                request,
                 model=completion.model,
                 status="ok",
+                usage=usage,
+                cost=cost,
                 stop_reason=completion.stop_reason,
                 latency_ms=completion.latency_ms,
                 ttft_ms=completion.ttft_ms,
                 request_id=completion.request_id,
                 attempts=completion.attempts,
-                **_token_columns(usage),
-                **_cost_columns(cost),
-            ),
+            )
         )
         log.info(
             "draft ok user=%s kind=%s model=%s input=%d output=%d cache_write=%d cache_read=%d "
@@ -191,46 +189,54 @@ class Drafter:
     ) -> None:
         """Attempts cut off mid-stream reached the model, so they get rows of their own."""
         for failure in failures:
-            cost = self.prices.cost(model, failure.usage)
-            self._record(
-                request,
-                UsageRecord(
-                    **_who(request),
+            self.store.record_usage(
+                _usage_record(
+                    request,
                     model=model,
                     status="error",
-                    error=f"interrupted: {failure.error}"[:500],
+                    usage=failure.usage,
+                    cost=self.prices.cost(model, failure.usage),
+                    error=f"interrupted: {failure.error}",
                     request_id=failure.request_id,
-                    **_token_columns(failure.usage),
-                    **_cost_columns(cost),
-                ),
+                )
             )
 
-    def _record(self, request: DraftRequest, record: UsageRecord) -> int:
-        return self.store.record_usage(record)
 
-
-def _who(request: DraftRequest) -> dict[str, str | None]:
-    return {
-        "user_id": request.user_id,
-        "team_id": request.team_id,
-        "channel_id": request.channel_id,
-        "source": request.source,
-        "kind": request.kind.name,
-    }
-
-
-def _token_columns(usage: TokenUsage) -> dict[str, int]:
-    return {
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_creation_input_tokens": usage.cache_creation_input_tokens,
-        "cache_read_input_tokens": usage.cache_read_input_tokens,
-        "cache_creation_5m_input_tokens": usage.cache_creation_5m_input_tokens,
-        "cache_creation_1h_input_tokens": usage.cache_creation_1h_input_tokens,
-    }
-
-
-def _cost_columns(cost: Cost | None) -> dict[str, float | int | None]:
-    if cost is None:
-        return {"cost_usd": None, "cost_nano_usd": None}
-    return {"cost_usd": float(cost.usd), "cost_nano_usd": cost.nano_usd}
+def _usage_record(
+    request: DraftRequest,
+    *,
+    model: str,
+    status: str,
+    usage: TokenUsage | None = None,
+    cost: Cost | None = None,
+    stop_reason: str | None = None,
+    error: str | None = None,
+    latency_ms: int | None = None,
+    ttft_ms: int | None = None,
+    request_id: str | None = None,
+    attempts: int = 1,
+) -> UsageRecord:
+    usage = usage or TokenUsage()
+    return UsageRecord(
+        user_id=request.user_id,
+        team_id=request.team_id,
+        channel_id=request.channel_id,
+        source=request.source,
+        kind=request.kind.name,
+        model=model,
+        status=status,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_creation_input_tokens=usage.cache_creation_input_tokens,
+        cache_read_input_tokens=usage.cache_read_input_tokens,
+        cache_creation_5m_input_tokens=usage.cache_creation_5m_input_tokens,
+        cache_creation_1h_input_tokens=usage.cache_creation_1h_input_tokens,
+        cost_usd=float(cost.usd) if cost else None,
+        cost_nano_usd=cost.nano_usd if cost else None,
+        stop_reason=stop_reason,
+        error=error[:500] if error else None,
+        latency_ms=latency_ms,
+        ttft_ms=ttft_ms,
+        request_id=request_id,
+        attempts=attempts,
+    )

@@ -25,6 +25,7 @@ from tenacity import (
     stop_before_delay,
     wait_exponential_jitter,
 )
+from tenacity.stop import stop_base
 
 from bot import wording
 from bot.config import CacheTTL
@@ -152,7 +153,7 @@ class ModelClient:
             retry=retry_if_exception(is_retryable),
             stop=stop_after_attempt(self.policy.max_attempts)
             | stop_before_delay(self.policy.max_total_seconds)
-            | self._server_asks_for_long_wait,
+            | _StopWhenServerAsksForLongWait(self.policy.max_retry_after),
             wait=self._wait,
             before_sleep=_log_retry,
             reraise=True,
@@ -212,11 +213,6 @@ class ModelClient:
             billed_failures=tuple(attempt_log.billed_failures),
         )
 
-    def _server_asks_for_long_wait(self, retry_state: RetryCallState) -> bool:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        hint = retry_after_seconds(error)
-        return hint is not None and hint > self.policy.max_retry_after
-
     def _wait(self, retry_state: RetryCallState) -> float:
         """Honour the server's retry-after hint; otherwise exponential backoff with jitter."""
         error = retry_state.outcome.exception() if retry_state.outcome else None
@@ -229,6 +225,18 @@ class ModelClient:
             jitter=self.policy.jitter,
         )
         return float(backoff(retry_state))
+
+
+class _StopWhenServerAsksForLongWait(stop_base):
+    """A retry-after longer than we can wait means "not soon": tell the user now."""
+
+    def __init__(self, max_wait: float) -> None:
+        self.max_wait = max_wait
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        hint = retry_after_seconds(error)
+        return hint is not None and hint > self.max_wait
 
 
 def is_retryable(error: BaseException) -> bool:

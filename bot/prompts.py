@@ -21,8 +21,12 @@ HELP_WORDS = frozenset({"help", "?", "-h", "--help", "examples"})
 # Words people put before the kind ("please write me a quick email…"). They are skipped
 # when looking for the kind, but kept in the text sent to the model.
 FILLER_WORDS = frozenset(
-    "please pls can could would you u i we need want me us a an the some my our quick short "
-    "brief little new nice polite draft write create make compose prepare give help".split()
+    {
+        *("please", "pls", "can", "could", "would", "you", "u", "i", "we", "need", "want"),
+        *("me", "us", "a", "an", "the", "some", "my", "our", "quick", "short", "brief"),
+        *("little", "new", "nice", "polite", "draft", "write", "create", "make", "compose"),
+        *("prepare", "give", "help"),
+    }
 )
 _MAX_LEADING_WORDS = 6
 _PUNCTUATION = ".,:!?\"'()[]“”‘’"

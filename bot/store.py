@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlite_utils
 
@@ -89,8 +89,7 @@ class Store:
         """Insert one row and return its id. Called before anything is posted to Slack."""
         row = asdict(record)
         row["created_at"] = record.created_at or datetime.now(UTC).isoformat()
-        table = self.db.table("usage").insert(row)
-        return int(table.last_pk)
+        return cast(int, self.db.table("usage").insert(row).last_pk)
 
     def usage_rows(self, **where: Any) -> list[dict[str, Any]]:
         """Rows in insertion order, optionally filtered by column equality."""

@@ -1,4 +1,4 @@
-"""Block Kit for everything Draftbot shows in Slack. Pure functions: text and drafts in, payloads out."""
+"""Block Kit for everything Draftbot shows in Slack: pure functions from drafts to payloads."""
 
 from __future__ import annotations
 
@@ -113,7 +113,9 @@ def draft_messages(draft: Draft) -> list[Payload]:
     if not draft.text:
         return [_notice(wording.EMPTY_DRAFT)]
     parts = split_markdown(neutralize_mentions(draft.text))
-    messages = [{"text": part, "blocks": [{"type": "markdown", "text": part}]} for part in parts]
+    messages: list[Payload] = [
+        {"text": part, "blocks": [{"type": "markdown", "text": part}]} for part in parts
+    ]
     messages[-1]["blocks"] += _draft_notes(draft)
     return messages
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real Bolt app on loopback HTTP, talking to local fake Slack and Anthropic."""
+"""Fixtures: the real Bolt app on loopback HTTP, talking to local fake Slack and Anthropic."""
 
 from __future__ import annotations
 
