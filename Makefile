@@ -1,30 +1,37 @@
-# Two commands matter: `make run` and `make test`. Both create .venv on first use.
+# Two commands matter: `make run` and `make test`. Both create .venv on first use
+# and reinstall when pyproject.toml changes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: run test lint typecheck bench clean
 
-$(BIN)/draftbot: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-$(VENV)/.test-deps: $(BIN)/draftbot
-	$(BIN)/pip install --quiet -e '.[test]'
-	@touch $@
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
 
-run: $(BIN)/draftbot
+run: $(VENV)/.installed
 	$(BIN)/draftbot serve
 
-test: $(VENV)/.test-deps
+lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
+
+test: lint typecheck
 	$(BIN)/pytest
 
-bench: $(VENV)/.test-deps
+bench: $(VENV)/.installed-test
 	$(BIN)/python bench/concurrency.py
 
 clean:

@@ -1,9 +1,9 @@
 """How Draftbot behaves under a burst of `/draft` commands.
 
-Runs the real app over loopback HTTP against the local fake Slack and fake Anthropic
-(the model takes `--model-seconds` per draft), sends `--requests` signed slash commands
-at once, and prints ack latency and end-to-end times (command sent → draft posted to the
-response_url). Usage:
+Runs the real app over loopback HTTP against the local fake Slack (in a thread) and fake
+Anthropic (in its own process, so its CPU does not compete with the app's; the model takes
+`--model-seconds` per draft), sends `--requests` signed slash commands at once, and prints
+ack latency and end-to-end times (command sent → draft posted to the response_url). Usage:
 
     .venv/bin/python bench/concurrency.py --requests 100 --model-seconds 2
 """
@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.app import build_slack_app, build_web_app
 from bot.config import load_settings
 from bot.services import build_services
-from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.signing import sign_request, slash_command_body
 from tests.fakes.slack import FakeSlack
 
@@ -38,20 +39,51 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-async def main(requests: int, model_seconds: float) -> None:
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def main(requests: int, model_seconds: float) -> None:
+    port = free_port()
+    fake_anthropic = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.anthropic",
+            "--port",
+            str(port),
+            "--api-key",
+            "sk-ant-bench",
+            "--delay",
+            str(model_seconds),
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert fake_anthropic.stdout is not None
+    fake_anthropic.stdout.readline()  # "Fake Anthropic API on …": it is listening
+    try:
+        asyncio.run(burst(requests, model_seconds, f"http://127.0.0.1:{port}"))
+    finally:
+        fake_anthropic.terminate()
+        fake_anthropic.wait()
+
+
+async def burst(requests: int, model_seconds: float, anthropic_url: str) -> None:
     with (
-        FakeAnthropic(api_key="sk-ant-bench") as fake_anthropic,
         FakeSlack(bot_token="xoxb-bench", app_token="xapp-bench") as fake_slack,
         tempfile.TemporaryDirectory() as folder,
     ):
-        fake_anthropic.default = Reply(delay=model_seconds)
         settings = load_settings(
             {
                 "SLACK_BOT_TOKEN": "xoxb-bench",
                 "SLACK_SIGNING_SECRET": SECRET,
                 "SLACK_API_URL": fake_slack.api_url,
                 "ANTHROPIC_API_KEY": "sk-ant-bench",
-                "ANTHROPIC_BASE_URL": fake_anthropic.base_url,
+                "ANTHROPIC_BASE_URL": anthropic_url,
                 "DATABASE_URL": f"sqlite:///{folder}/bench.db",
             }
         )
@@ -73,6 +105,8 @@ async def main(requests: int, model_seconds: float) -> None:
                     assert r.status == 200, r.status
                 return response_url, started, time.monotonic() - started
 
+            # One request first, so the burst measures a warm app (auth.test result cached).
+            _, _, single_ack = await one(-1)
             burst_started = time.monotonic()
             sent = await asyncio.gather(*(one(i) for i in range(requests)))
             done: dict[str, float] = {}
@@ -87,6 +121,7 @@ async def main(requests: int, model_seconds: float) -> None:
         ends = [done[u] - started for u, started, _ in sent if u in done]
         rows = services.store.usage_rows(status="ok")
         print(f"requests: {requests}, fake model time: {model_seconds:.1f} s each")
+        print(f"single warm request ack: {single_ack * 1000:.0f} ms")
         print(
             f"ack latency ms: p50 {percentile(acks, 0.5):.0f}, p99 {percentile(acks, 0.99):.0f},"
             f" max {max(acks):.0f}"
@@ -108,4 +143,4 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--model-seconds", type=float, default=2.0)
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.model_seconds))
+    main(args.requests, args.model_seconds)

@@ -76,9 +76,9 @@ def draft(kind: str, instructions: tuple[str, ...], user: str) -> None:
     if prompt_kind is None:
         names = ", ".join(k.name for k in library.kinds)
         raise click.UsageError(f"Unknown kind {kind!r}. Choose one of: {names}.")
-    request = DraftRequest(
-        kind=prompt_kind, text=" ".join(instructions), user_id=user, source="cli"
-    )
+    # The same text Slack would send for `/draft KIND instructions`.
+    text = " ".join((kind, *instructions))
+    request = DraftRequest(kind=prompt_kind, text=text, user_id=user, source="cli")
 
     async def run() -> Draft:
         services = _or_exit(lambda: build_services(settings))

@@ -28,8 +28,7 @@ _WHERE = {
         "OAuth & Permissions → Install to Workspace"
     ),
     "SLACK_SIGNING_SECRET": (
-        "api.slack.com/apps → your app → Basic Information → App Credentials → Signing Secret "
-        "(needed in HTTP mode; set SLACK_APP_TOKEN instead to use Socket Mode)"
+        "api.slack.com/apps → your app → Basic Information → App Credentials → Signing Secret"
     ),
     "SLACK_APP_TOKEN": (
         "an app-level token (starts with xapp-) with the connections:write scope: "
@@ -113,7 +112,12 @@ def load_settings(
                 f"SLACK_APP_TOKEN must start with xapp-. Use {_WHERE['SLACK_APP_TOKEN']}."
             )
         if not app_token and not signing_secret:
-            missing("SLACK_SIGNING_SECRET")
+            problems.append(
+                "Neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET is set. For Socket Mode "
+                f"(the default in manifest.json) set SLACK_APP_TOKEN: {_WHERE['SLACK_APP_TOKEN']}."
+                " For HTTP mode set SLACK_SIGNING_SECRET: "
+                f"{_WHERE['SLACK_SIGNING_SECRET']}."
+            )
 
     api_key = env.get("ANTHROPIC_API_KEY", "")
     if need_anthropic and not api_key:

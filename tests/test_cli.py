@@ -72,6 +72,9 @@ def test_draft_prints_the_draft_and_its_usage_and_logs_as_cli(
     assert result.returncode == 0, result.stderr
     assert result.stdout == "**Subject:** Q2 budget\n\nHi Alex,\n"
     assert "email · claude-sonnet-4-6" in result.stderr and "cache write" in result.stderr
+    [request] = fake_anthropic.message_requests()
+    assert request.body is not None
+    assert request.body["messages"][0]["content"] == "mail to Alex about the Q2 budget"
     db = sqlite_utils.Database(env["DATABASE_URL"].removeprefix("sqlite:///"))
     [row] = list(db["usage"].rows)
     assert (row["user_id"], row["source"], row["kind"]) == ("cli", "cli", "email")
