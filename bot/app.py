@@ -9,11 +9,6 @@ import signal
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncRateLimitErrorRetryHandler,
-    async_default_handlers,
-)
-from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
 from bot.services import Services
@@ -25,16 +20,11 @@ HEALTH_PATH = "/healthz"
 
 
 def build_slack_app(services: Services) -> AsyncApp:
-    settings = services.settings
-    # slack-sdk retries only connection errors by default; 429s need their own handler.
-    client = AsyncWebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler(2)],
-    )
+    if services.slack_client is None:
+        raise ValueError("Serving Slack needs SLACK_BOT_TOKEN")
     app = AsyncApp(
-        client=client,
-        signing_secret=settings.slack_signing_secret,
+        client=services.slack_client,
+        signing_secret=services.settings.slack_signing_secret,
         process_before_response=False,  # ack answers Slack at once; the listener continues
     )
     handlers.register(app, services)

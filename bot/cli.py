@@ -6,16 +6,34 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import click
 from click_default_group import DefaultGroup
+from slack_sdk.errors import SlackApiError
+from tabulate import tabulate
 
+from bot.budgets import Budgets
 from bot.config import ConfigError, Settings, load_settings
 from bot.drafting import Draft, DraftFailed, DraftRequest
-from bot.pricing import PriceFileError
+from bot.people import People
+from bot.pricing import Cost, PriceFileError, load_price_table
 from bot.prompts import PromptError, load_prompts
-from bot.services import build_services
+from bot.report_delivery import build_usage_reports, chart_png, post_report
+from bot.report_formats import to_csv, to_json, to_table
+from bot.reports import (
+    GROUPINGS,
+    PERIOD_NAMES,
+    Period,
+    PeriodError,
+    build_report,
+    dates_period,
+    named_period,
+)
+from bot.services import build_services, build_slack_client
+from bot.store import GroupBy, Store
 
 T = TypeVar("T")
 
@@ -33,6 +51,8 @@ def cli() -> None:
       draftbot                      # same as: draftbot serve
       draftbot draft email "to Alex asking to move Friday's meeting to Monday"
       draftbot kinds
+      draftbot report --period last-month
+      draftbot budget set U012AB3CD 25
     """
 
 
@@ -113,6 +133,205 @@ def kinds() -> None:
         click.echo(f"{kind.name}{default}: {kind.description}")
         click.echo(f"  aliases: {', '.join(kind.aliases) or '-'}")
         click.echo(f"  example: {settings.command} {kind.example}")
+
+
+@cli.command()
+@click.option(
+    "--period",
+    type=click.Choice(PERIOD_NAMES),
+    default=None,
+    help="A named period (UTC). Default: this-month.",
+)
+@click.option("--since", metavar="YYYY-MM-DD", help="First day to include (UTC).")
+@click.option("--until", metavar="YYYY-MM-DD", help="Last day to include (UTC). Default: today.")
+@click.option("--by", "group_by", type=click.Choice(GROUPINGS), default="user", show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json", "png"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE.")
+@click.option(
+    "--post-to",
+    metavar="CHANNEL_ID",
+    help="Post the summary and chart to this Slack channel (needs SLACK_BOT_TOKEN).",
+)
+def report(
+    period: str | None,
+    since: str | None,
+    until: str | None,
+    group_by: GroupBy,
+    output_format: str,
+    output: str | None,
+    post_to: str | None,
+) -> None:
+    """Usage and cost per person, kind, day or model, from the usage log.
+
+    Periods are UTC: this-month (default), last-month, last-7-days (today and the six days
+    before), today, or --since/--until dates (both inclusive). People are shown by their
+    Slack display name when SLACK_BOT_TOKEN is set (names are cached in the database).
+
+    \b
+    Examples:
+      draftbot report
+      draftbot report --period last-month --by kind
+      draftbot report --since 2026-11-01 --until 2026-11-15 --format csv --output nov.csv
+      draftbot report --format png --output usage.png
+      draftbot report --period last-7-days --post-to C0123ABCD   # e.g. weekly, from cron
+    """
+    settings = _settings_or_exit(need_slack=bool(post_to), need_anthropic=False)
+    if period and (since or until):
+        raise click.UsageError("Use either --period or --since/--until, not both.")
+    if output_format == "png" and not output:
+        raise click.UsageError("--format png needs --output FILE (a PNG is not for the terminal).")
+    try:
+        chosen = (
+            dates_period(since, until) if since or until else named_period(period or "this-month")
+        )
+    except PeriodError as error:
+        raise click.UsageError(str(error)) from error
+    data = asyncio.run(_report(settings, chosen, group_by, output_format, post_to))
+    if data is None:
+        return
+    if output:
+        Path(output).write_bytes(data if isinstance(data, bytes) else data.encode())
+        click.echo(f"Wrote {output}.", err=True)
+    else:
+        click.echo(data, nl=False)
+
+
+async def _report(
+    settings: Settings,
+    period: Period,
+    group_by: GroupBy,
+    output_format: str,
+    post_to: str | None,
+) -> str | bytes | None:
+    """The rendered report, or None when it was posted to Slack instead."""
+    store = _or_exit(lambda: Store(settings.database_path))
+    prices = _or_exit(lambda: load_price_table(settings.prices_file))
+    client = build_slack_client(settings)
+    people = People(store, client, settings.admin_user_ids)
+    reports = await build_usage_reports(store, prices, people, period)
+    if post_to:
+        if client is None:
+            _fail("--post-to needs SLACK_BOT_TOKEN.")
+        try:
+            await post_report(client, post_to, reports)
+        except SlackApiError as error:
+            _fail(f"Slack refused the post to {post_to}: {error.response.get('error')}.")
+        click.echo(f"Posted the {period.label} report to {post_to}.", err=True)
+        return None
+    if output_format == "png":
+        return chart_png(reports, series="kind" if group_by == "kind" else "person")
+    chosen = {"user": reports.by_user, "kind": reports.by_kind}.get(group_by) or build_report(
+        store, prices, period, group_by
+    )
+    return {"table": to_table, "csv": to_csv, "json": to_json}[output_format](chosen)
+
+
+@cli.group()
+def budget() -> None:
+    """Monthly budgets per person, in US dollars.
+
+    The default for everyone is DRAFTBOT_USER_MONTHLY_BUDGET_USD (unset: no limit);
+    these commands set or remove a person's own limit.
+
+    \b
+    Examples:
+      draftbot budget set U012AB3CD 25
+      draftbot budget unset U012AB3CD
+      draftbot budget list
+    """
+
+
+@budget.command("set")
+@click.argument("user_id")
+@click.argument("usd")
+def budget_set(user_id: str, usd: str) -> None:
+    """Give USER_ID a monthly budget of USD dollars.
+
+    \b
+    Example:
+      draftbot budget set U012AB3CD 25
+    """
+    try:
+        amount = Decimal(usd.removeprefix("$"))
+    except ArithmeticError:
+        amount = Decimal(-1)
+    if not amount.is_finite() or amount < 0:
+        raise click.UsageError(f"USD must be an amount such as 25 or 12.50, not {usd!r}.")
+    budgets = _budgets()
+    budgets.set_limit(user_id, amount, set_by="cli")
+    status = budgets.status(user_id)
+    click.echo(
+        f"{user_id}: {Cost(amount).display()} a month; used {status.spent.display()} "
+        f"in {status.month.start:%B %Y}."
+    )
+
+
+@budget.command("unset")
+@click.argument("user_id")
+def budget_unset(user_id: str) -> None:
+    """Remove USER_ID's own budget, so the default applies again.
+
+    \b
+    Example:
+      draftbot budget unset U012AB3CD
+    """
+    budgets = _budgets()
+    removed = budgets.store.remove_budget(user_id)
+    default = budgets.status(user_id).limit
+    click.echo(
+        f"{user_id}: {'own budget removed' if removed else 'had no budget of their own'}; "
+        f"the default applies ({default.display() if default else 'no limit'})."
+    )
+
+
+@budget.command("list")
+def budget_list() -> None:
+    """People with their own budget, and what they have used this month.
+
+    \b
+    Example:
+      draftbot budget list
+    """
+    budgets = _budgets()
+    default = budgets.default_nano_usd
+    click.echo(
+        "Default monthly budget: "
+        + (Cost.from_nano_usd(default).display() if default is not None else "no limit")
+    )
+    rows = []
+    for row in budgets.store.budget_overrides():
+        status = budgets.status(row["user_id"])
+        rows.append(
+            [
+                row["user_id"],
+                Cost.from_nano_usd(row["monthly_nano_usd"]).display(),
+                status.spent.display(),
+                f"{status.used_fraction:.0%}",
+                row["set_by"],
+                row["set_at"][:10],
+            ]
+        )
+    if rows:
+        click.echo(
+            tabulate(
+                rows, headers=["Person", "Budget", "Used this month", "Used %", "Set by", "On"]
+            )
+        )
+    else:
+        click.echo("Nobody has a budget of their own.")
+
+
+def _budgets() -> Budgets:
+    settings = _settings_or_exit(need_slack=False, need_anthropic=False)
+    store = Store(settings.database_path)
+    prices = _or_exit(lambda: load_price_table(settings.prices_file))
+    return Budgets(store, prices, settings.user_monthly_budget_usd)
 
 
 def _usage_line(draft: Draft) -> str:

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
@@ -69,6 +70,9 @@ class Settings:
     admin_user_ids: frozenset[str]
     prompts_dir: Path
     cache_ttl: CacheTTL
+    prices_file: Path | None = None
+    user_monthly_budget_usd: Decimal | None = None  # None: unlimited
+    alert_channel: str | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -177,6 +181,31 @@ def load_settings(
     if cache_ttl not in ("5m", "1h"):
         problems.append(f"DRAFTBOT_CACHE_TTL must be 5m or 1h, not {cache_ttl!r}.")
 
+    prices_file = Path(env["DRAFTBOT_PRICES_FILE"]) if env.get("DRAFTBOT_PRICES_FILE") else None
+    if prices_file and not prices_file.is_file():
+        problems.append(f"DRAFTBOT_PRICES_FILE: no such file: {prices_file}.")
+
+    budget: Decimal | None = None
+    budget_text = env.get("DRAFTBOT_USER_MONTHLY_BUDGET_USD", "")
+    if budget_text:
+        try:
+            budget = Decimal(budget_text.removeprefix("$"))
+        except ArithmeticError:
+            budget = None
+        if budget is None or not budget.is_finite() or budget < 0:
+            problems.append(
+                "DRAFTBOT_USER_MONTHLY_BUDGET_USD must be an amount in US dollars such as 25 "
+                f"or 12.50 (leave it unset for no limit), not {budget_text!r}."
+            )
+            budget = None
+
+    alert_channel = env.get("DRAFTBOT_ALERT_CHANNEL") or None
+    if alert_channel and not re.fullmatch(r"[CGD][A-Z0-9]{2,}", alert_channel):
+        problems.append(
+            "DRAFTBOT_ALERT_CHANNEL must be a channel ID like C0123ABCD (in Slack: open the "
+            "channel → its name → the ID is at the bottom), not a channel name."
+        )
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -193,6 +222,9 @@ def load_settings(
         admin_user_ids=frozenset(admins),
         prompts_dir=prompts_dir,
         cache_ttl="1h" if cache_ttl == "1h" else "5m",
+        prices_file=prices_file,
+        user_monthly_budget_usd=budget,
+        alert_channel=alert_channel,
     )
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from bot import wording
+from bot.budgets import Budgets, BudgetStatus, OverBudget, ThresholdAlerts
 from bot.config import CacheTTL
 from bot.llm import (
     BilledAttempt,
@@ -53,6 +55,7 @@ class Draft:
     ttft_ms: int | None
     latency_ms: int
     usage_id: int
+    budget_alerts: ThresholdAlerts | None = None
 
     @property
     def truncated(self) -> bool:
@@ -66,11 +69,19 @@ class Draft:
 class DraftFailed(Exception):
     """No draft: `user_message` is safe to show; the details went to the log."""
 
-    def __init__(self, user_message: str, *, reference: str | None, usage_id: int) -> None:
+    def __init__(
+        self,
+        user_message: str,
+        *,
+        reference: str | None = None,
+        usage_id: int | None = None,
+        over_budget: BudgetStatus | None = None,
+    ) -> None:
         super().__init__(user_message)
         self.user_message = user_message
         self.reference = reference
         self.usage_id = usage_id
+        self.over_budget = over_budget  # set when the budget stopped the draft: no model call
 
 
 class Drafter:
@@ -83,7 +94,11 @@ class Drafter:
         prices: PriceTable,
         default_model: str,
         cache_ttl: CacheTTL = "5m",
+        budgets: Budgets | None = None,
+        admins_listening: bool = False,
     ) -> None:
+        self.budgets = budgets
+        self.admins_listening = admins_listening  # an alert channel is set
         self.model_client = model_client
         self.store = store
         self.library = library
@@ -101,7 +116,44 @@ class Drafter:
         )
 
     async def draft(self, request: DraftRequest, on_text: TextCallback | None = None) -> Draft:
+        """Check the budget, call the model, log usage. Raises `DraftFailed`."""
         model_request = self.model_request(request)
+        reservation = self._reserve_budget(request, model_request)
+        try:
+            draft = await self._call_model(request, model_request, on_text)
+        finally:
+            if self.budgets:
+                self.budgets.release(reservation)
+        if self.budgets:
+            alerts = self.budgets.threshold_alerts(
+                request.user_id, admins_listening=self.admins_listening
+            )
+            draft = replace(draft, budget_alerts=alerts)
+        return draft
+
+    def _reserve_budget(self, request: DraftRequest, model_request: ModelRequest) -> int | None:
+        if self.budgets is None:
+            return None
+        prompt_chars = sum(len(block["text"]) for block in model_request.system) + sum(
+            len(str(message["content"])) for message in model_request.messages
+        )
+        try:
+            return self.budgets.reserve(
+                request.user_id, model_request.model, prompt_chars, model_request.max_tokens
+            )
+        except OverBudget as over:
+            status = over.status
+            log.info(
+                "draft refused: over budget user=%s spent=%s limit=%s",
+                request.user_id,
+                status.spent.display(),
+                status.limit.display() if status.limit else "-",
+            )
+            raise DraftFailed(over_budget_message(status), over_budget=status) from over
+
+    async def _call_model(
+        self, request: DraftRequest, model_request: ModelRequest, on_text: TextCallback | None
+    ) -> Draft:
         try:
             completion = await self.model_client.complete(model_request, on_text=on_text)
         except ModelCallError as error:
@@ -200,6 +252,16 @@ class Drafter:
                     request_id=failure.request_id,
                 )
             )
+
+
+def over_budget_message(status: BudgetStatus, admins: str = "your Draftbot admin") -> str:
+    return wording.OVER_BUDGET.format(
+        spent=status.spent.display(),
+        limit=status.limit.display() if status.limit else "-",
+        month=status.month.start.strftime("%B"),
+        resets_on=status.resets_on,
+        admins=admins,
+    )
 
 
 def _usage_record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
@@ -43,11 +44,16 @@ class Cost:
     def from_nano_usd(cls, nano_usd: int) -> Cost:
         return cls(Decimal(nano_usd) * _NANO)
 
+    def exact(self) -> str:
+        """All nine decimals, for CSV and JSON, so sums reconcile exactly."""
+        return f"{self.usd.quantize(_NANO):f}"
+
     def display(self) -> str:
-        """Dollars for people: cents above $1, otherwise four decimals."""
-        if self.usd >= 1:
-            return f"${self.usd:,.2f}"
-        return f"${self.usd:.4f}"
+        """Dollars for people: cents from $1 (or -$1), otherwise four decimals."""
+        sign, amount = ("-", -self.usd) if self.usd < 0 else ("", self.usd)
+        if amount >= 1:
+            return f"{sign}${amount:,.2f}"
+        return f"{sign}${amount:.4f}"
 
 
 @dataclass(frozen=True)
@@ -72,12 +78,38 @@ class PriceTable:
         )
         return Cost(total / _PER_MILLION)
 
+    def uncached_cost(self, model: str, usage: TokenUsage) -> Cost | None:
+        """What the same tokens would have cost with no prompt caching at all."""
+        price = self.prices.get(model)
+        if price is None:
+            return None
+        total = usage.total_input_tokens * price.input + usage.output_tokens * price.output
+        return Cost(total / _PER_MILLION)
+
+    def savings(self, model: str, usage: TokenUsage) -> Cost | None:
+        """Uncached cost minus actual cost: negative while the cache is only being written."""
+        cost, uncached = self.cost(model, usage), self.uncached_cost(model, usage)
+        if cost is None or uncached is None:
+            return None
+        return Cost(uncached.usd - cost.usd)
+
+    def worst_case_cost(self, model: str, input_tokens: int, max_output_tokens: int) -> Cost | None:
+        """An upper bound before the call: all input at the dearest input rate, full output."""
+        price = self.prices.get(model)
+        if price is None:
+            return None
+        dearest_input = max(price.input, price.cache_write_5m, price.cache_write_1h)
+        total = input_tokens * dearest_input + max_output_tokens * price.output
+        return Cost(total / _PER_MILLION)
+
 
 def load_price_table(path: Path | None = None) -> PriceTable:
+    """Read prices from a TOML or JSON file (`{"models": {"<id>": {"input": "3.00", …}}}`)."""
     path = path or DEFAULT_PRICES_FILE
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (OSError, ValueError) as error:  # TOMLDecodeError and JSONDecodeError are ValueErrors
         raise PriceFileError(f"Cannot read the price file {path}: {error}") from error
     prices: dict[str, ModelPrice] = {}
     for model, row in (data.get("models") or {}).items():

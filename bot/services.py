@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    async_default_handlers,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.budgets import Budgets
 from bot.config import Settings
 from bot.drafting import Drafter
 from bot.llm import ModelClient, RetryPolicy, build_anthropic_client
-from bot.pricing import load_price_table
+from bot.people import People
+from bot.pricing import PriceTable, load_price_table
 from bot.prompts import PromptLibrary, load_prompts
 from bot.store import Store
 
@@ -17,16 +25,33 @@ class Services:
     settings: Settings
     library: PromptLibrary
     store: Store
+    prices: PriceTable
+    budgets: Budgets
     drafter: Drafter
+    people: People
+    slack_client: AsyncWebClient | None  # None when no Slack token is configured
 
     async def aclose(self) -> None:
         await self.drafter.model_client.aclose()
         self.store.close()
 
 
+def build_slack_client(settings: Settings) -> AsyncWebClient | None:
+    if not settings.slack_bot_token:
+        return None
+    # slack-sdk retries only connection errors by default; 429s need their own handler.
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler(2)],
+    )
+
+
 def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) -> Services:
     library = load_prompts(settings.prompts_dir)
     store = Store(settings.database_path)
+    prices = load_price_table(settings.prices_file)
+    budgets = Budgets(store, prices, settings.user_monthly_budget_usd)
     model_client = ModelClient(
         build_anthropic_client(settings.anthropic_api_key, settings.anthropic_base_url),
         retry_policy,
@@ -35,8 +60,20 @@ def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) 
         model_client=model_client,
         store=store,
         library=library,
-        prices=load_price_table(),
+        prices=prices,
         default_model=settings.model,
         cache_ttl=settings.cache_ttl,
+        budgets=budgets,
+        admins_listening=settings.alert_channel is not None,
     )
-    return Services(settings=settings, library=library, store=store, drafter=drafter)
+    slack_client = build_slack_client(settings)
+    return Services(
+        settings=settings,
+        library=library,
+        store=store,
+        prices=prices,
+        budgets=budgets,
+        drafter=drafter,
+        people=People(store, slack_client, settings.admin_user_ids),
+        slack_client=slack_client,
+    )

@@ -7,12 +7,24 @@ Datasette. It never holds prompt or draft text.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import sqlite_utils
+
+GroupBy = Literal["user", "kind", "day", "model"]
+# SQL for each report grouping; `created_at` is UTC ISO-8601, so its first 10 characters
+# are the UTC day.
+GROUP_COLUMNS: dict[str, str] = {
+    "user": "user_id",
+    "kind": "kind",
+    "model": "model",
+    "day": "substr(created_at, 1, 10)",
+}
 
 USAGE_COLUMNS: dict[str, type] = {
     "id": int,
@@ -84,12 +96,185 @@ class Store:
         usage.create(USAGE_COLUMNS, pk="id", not_null={"created_at", "user_id"}, if_not_exists=True)
         usage.create_index(["created_at"], if_not_exists=True)
         usage.create_index(["user_id", "created_at"], if_not_exists=True)
+        self.db.table("people").create(
+            {"user_id": str, "display_name": str, "real_name": str, "updated_at": str},
+            pk="user_id",
+            if_not_exists=True,
+        )
+        self.db.table("budgets").create(
+            {"user_id": str, "monthly_nano_usd": int, "set_by": str, "set_at": str},
+            pk="user_id",
+            if_not_exists=True,
+        )
+        # Worst-case cost of drafts in flight, so parallel requests cannot overspend.
+        self.db.table("reservations").create(
+            {"id": int, "user_id": str, "nano_usd": int, "created_at": str},
+            pk="id",
+            if_not_exists=True,
+        )
+        self.db.table("budget_alerts").create(
+            {"user_id": str, "month": str, "audience": str, "sent_at": str},
+            pk=("user_id", "month", "audience"),
+            if_not_exists=True,
+        )
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE takes the write lock up front, so read-check-write is atomic."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def record_usage(self, record: UsageRecord) -> int:
         """Insert one row and return its id. Called before anything is posted to Slack."""
         row = asdict(record)
-        row["created_at"] = record.created_at or datetime.now(UTC).isoformat()
+        row["created_at"] = record.created_at or utc_now_iso()
         return cast(int, self.db.table("usage").insert(row).last_pk)
+
+    # Reports
+
+    def usage_sums(self, start: str, end: str, group_by: GroupBy) -> list[dict[str, Any]]:
+        """Token, cost and outcome sums per (group key, model) for start <= created_at < end."""
+        key = GROUP_COLUMNS[group_by]
+        sql = f"""
+            select {key} as key, model,
+                count(*) as requests,
+                sum(status != 'ok') as failed,
+                sum(stop_reason in ('max_tokens', 'model_context_window_exceeded')) as truncated,
+                sum(input_tokens) as input_tokens,
+                sum(output_tokens) as output_tokens,
+                sum(cache_creation_input_tokens) as cache_creation_input_tokens,
+                sum(cache_read_input_tokens) as cache_read_input_tokens,
+                sum(cache_creation_5m_input_tokens) as cache_creation_5m_input_tokens,
+                sum(cache_creation_1h_input_tokens) as cache_creation_1h_input_tokens,
+                sum(coalesce(cost_nano_usd, 0)) as cost_nano_usd,
+                sum(cost_nano_usd is null and (input_tokens + output_tokens
+                    + cache_creation_input_tokens + cache_read_input_tokens) > 0)
+                    as unpriced_requests
+            from usage
+            where created_at >= ? and created_at < ?
+            group by 1, 2
+        """
+        return list(self.db.query(sql, [start, end]))
+
+    def timings(self, start: str, end: str, group_by: GroupBy) -> Iterator[tuple[str, int, int]]:
+        """(group key, latency_ms, ttft_ms) of successful requests, for percentiles."""
+        key = GROUP_COLUMNS[group_by]
+        sql = f"""
+            select {key}, latency_ms, ttft_ms from usage
+            where created_at >= ? and created_at < ? and status = 'ok'
+        """
+        yield from self.db.execute(sql, [start, end])
+
+    def daily_costs(self, start: str, end: str, series: GroupBy) -> list[tuple[str, str, int]]:
+        """(UTC day, series key, cost in nano-USD) for charts."""
+        key = GROUP_COLUMNS[series]
+        sql = f"""
+            select substr(created_at, 1, 10), {key}, sum(coalesce(cost_nano_usd, 0))
+            from usage where created_at >= ? and created_at < ?
+            group by 1, 2 order by 1, 2
+        """
+        return [(day, key, int(cost)) for day, key, cost in self.db.execute(sql, [start, end])]
+
+    def user_spend_nano_usd(self, user_id: str, start: str, end: str) -> tuple[int, int]:
+        """(cost in nano-USD, number of requests) of one user's usage in a period."""
+        sql = """
+            select coalesce(sum(cost_nano_usd), 0), count(*) from usage
+            where user_id = ? and created_at >= ? and created_at < ?
+        """
+        cost, requests = self.db.execute(sql, [user_id, start, end]).fetchone()
+        return int(cost), int(requests)
+
+    # People's names, cached from Slack's users.info
+
+    def save_person(self, user_id: str, display_name: str, real_name: str) -> None:
+        self.db.table("people").upsert(
+            {
+                "user_id": user_id,
+                "display_name": display_name,
+                "real_name": real_name,
+                "updated_at": utc_now_iso(),
+            },
+            pk="user_id",
+        )
+
+    def people(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not user_ids:
+            return {}
+        marks = ",".join("?" * len(user_ids))
+        rows = self.db.query(f"select * from people where user_id in ({marks})", user_ids)
+        return {row["user_id"]: row for row in rows}
+
+    # Budgets
+
+    def set_budget(self, user_id: str, monthly_nano_usd: int, set_by: str) -> None:
+        self.db.table("budgets").upsert(
+            {
+                "user_id": user_id,
+                "monthly_nano_usd": monthly_nano_usd,
+                "set_by": set_by,
+                "set_at": utc_now_iso(),
+            },
+            pk="user_id",
+        )
+
+    def remove_budget(self, user_id: str) -> bool:
+        cursor = self.db.execute("delete from budgets where user_id = ?", [user_id])
+        return cursor.rowcount > 0
+
+    def budget_overrides(self) -> list[dict[str, Any]]:
+        return list(self.db.table("budgets").rows_where(order_by="user_id"))
+
+    def budget_override(self, user_id: str) -> int | None:
+        row = self.db.execute(
+            "select monthly_nano_usd from budgets where user_id = ?", [user_id]
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def reserve(
+        self,
+        user_id: str,
+        nano_usd: int,
+        *,
+        limit_nano_usd: int,
+        month_start: str,
+        month_end: str,
+        stale_before: str,
+    ) -> tuple[int | None, int, int]:
+        """Atomically: if spent + in-flight reservations + `nano_usd` fits in the limit,
+        add a reservation. Returns (reservation id or None when it does not fit, spent,
+        reserved by other requests in flight). Reservations older than `stale_before`
+        (left by a crashed process) are ignored."""
+        with self._write_transaction():
+            spent, _ = self.user_spend_nano_usd(user_id, month_start, month_end)
+            (reserved,) = self.db.execute(
+                "select coalesce(sum(nano_usd), 0) from reservations "
+                "where user_id = ? and created_at >= ?",
+                [user_id, stale_before],
+            ).fetchone()
+            if spent + reserved + nano_usd > limit_nano_usd:
+                return None, spent, int(reserved)
+            cursor = self.db.execute(
+                "insert into reservations (user_id, nano_usd, created_at) values (?, ?, ?)",
+                [user_id, nano_usd, utc_now_iso()],
+            )
+            return cursor.lastrowid, spent, int(reserved)
+
+    def release(self, reservation_id: int) -> None:
+        self.db.execute("delete from reservations where id = ?", [reservation_id])
+
+    def claim_alert(self, user_id: str, month: str, audience: str) -> bool:
+        """True the first time only, per user, month and audience ("user" or "admins")."""
+        cursor = self.db.execute(
+            "insert or ignore into budget_alerts (user_id, month, audience, sent_at) "
+            "values (?, ?, ?, ?)",
+            [user_id, month, audience, utc_now_iso()],
+        )
+        return cursor.rowcount == 1
 
     def usage_rows(self, **where: Any) -> list[dict[str, Any]]:
         """Rows in insertion order, optionally filtered by column equality."""
@@ -98,3 +283,8 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+
+def utc_now_iso() -> str:
+    # Always with microseconds, so timestamps compare correctly as text.
+    return datetime.now(UTC).isoformat(timespec="microseconds")

@@ -80,3 +80,47 @@ HELP_OUTRO = (
     "Anything else works too: `{command} a short bio for our new office manager, Sam`. "
     "Tip: say who it's for, the tone and the length."
 )
+
+OVER_BUDGET = (
+    "You've used {spent} of your {limit} Draftbot budget for {month}, so Draftbot didn't "
+    "start this draft. Your budget starts again on {resets_on}. If you need more before "
+    "then, ask {admins}."
+)
+
+BUDGET_NOTICE = (
+    ":bulb: Heads-up: you've used {percent} of your monthly Draftbot budget "
+    "({spent} of {limit}). It starts again on {resets_on}."
+)
+
+BUDGET_ADMIN_ALERT = (
+    "{user} has used {percent} of their monthly Draftbot budget ({spent} of {limit}) in {month}."
+)
+
+USAGE_SUMMARY = "*Your Draftbot usage in {month}:* {drafts} drafts, {spent}."
+
+USAGE_BUDGET_LEFT = "Budget: {limit} a month, {remaining} left (starts again on {resets_on})."
+
+USAGE_NO_BUDGET = "There is no spending limit on your drafts."
+
+ADMINS_ONLY = (
+    "Sorry, `{command} {subcommand}` is only for Draftbot admins. If you need usage figures, "
+    "ask {admins}. (`{command} usage` shows your own.)"
+)
+
+REPORT_WORKING = "Preparing the usage report…"
+
+REPORT_FILES_SENT = "The chart and the CSV are in your direct messages with Draftbot."
+
+REPORT_FILES_FAILED = (
+    "The chart and CSV could not be sent to your direct messages (Slack said: {error}). "
+    "Try `draftbot report` on the server instead."
+)
+
+BUDGET_USAGE = (
+    "To set someone's monthly budget: `{command} budget @person 25` (US dollars). "
+    "`{command} budget @person none` removes their own limit."
+)
+
+BUDGET_SET = "{user}'s monthly Draftbot budget is now {limit}. They have used {spent} in {month}."
+
+BUDGET_REMOVED = "{user} no longer has their own budget; the default applies ({default})."

@@ -11,9 +11,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
+from bot.budgets import ThresholdAlerts
 from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.services import Services
-from handlers import render
+from handlers import render, spending
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,12 @@ async def handle_draft_command(
     client: AsyncWebClient,
 ) -> None:
     slash = services.settings.command
-    route = services.library.route(command.get("text") or "")
+    text = command.get("text") or ""
+    subcommand = spending.parse_subcommand(text)
+    if subcommand is not None:
+        await spending.handle_subcommand(subcommand, services, ack, command, respond, client)
+        return
+    route = services.library.route(text)
     if route.kind is None:
         await ack(**render.help_message(services.library, slash))
         return
@@ -61,12 +67,37 @@ async def handle_draft_command(
         messages = render.draft_messages(draft)
         if len(messages) > MAX_RESPONSE_MESSAGES:
             messages = await _send_as_file(client, draft, messages)
+        if draft.budget_alerts:
+            await _budget_alerts(services, client, draft.budget_alerts, messages[-1])
     except DraftFailed as failure:
-        messages = [render.failure_message(failure.user_message, failure.reference)]
+        message = failure.user_message
+        if failure.over_budget:
+            message = spending.over_budget_text(services, failure.over_budget)
+        messages = [render.failure_message(message, failure.reference)]
     except Exception:
         log.exception("unexpected error while drafting for user=%s", request.user_id)
         messages = [render.failure_message(wording.UNEXPECTED, None)]
     await deliver_privately(respond, messages)
+
+
+async def _budget_alerts(
+    services: Services, client: AsyncWebClient, alerts: ThresholdAlerts, last: render.Payload
+) -> None:
+    """The user's once-a-month 80 % notice rides on the draft; admins get a channel post."""
+    if alerts.tell_user:
+        last["blocks"].append(render.budget_notice(alerts.status))
+    if alerts.tell_admins and services.settings.alert_channel:
+        try:
+            await client.chat_postMessage(
+                channel=services.settings.alert_channel,
+                text=render.budget_admin_alert(alerts.status),
+            )
+        except SlackApiError as error:
+            log.warning(
+                "could not post budget alert to %s: %s",
+                services.settings.alert_channel,
+                error.response.get("error"),
+            )
 
 
 async def _send_as_file(

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from bot import wording
+from bot.budgets import BudgetStatus
 from bot.drafting import Draft
 from bot.prompts import PromptKind, PromptLibrary
 
@@ -169,3 +170,53 @@ def _notice(text: str) -> Payload:
 
 def _section(text: str) -> Payload:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
+
+
+def admin_contact(admin_user_ids: frozenset[str]) -> str:
+    """How to name the admins in a message: mentions if we know them."""
+    if not admin_user_ids:
+        return "your Draftbot admin"
+    return " or ".join(f"<@{user_id}>" for user_id in sorted(admin_user_ids))
+
+
+def usage_message(status: BudgetStatus) -> Payload:
+    lines = [
+        wording.USAGE_SUMMARY.format(
+            month=status.month.start.strftime("%B %Y"),
+            drafts=f"{status.drafts:,}",
+            spent=status.spent.display(),
+        )
+    ]
+    if status.limit is not None and status.remaining is not None:
+        lines.append(
+            wording.USAGE_BUDGET_LEFT.format(
+                limit=status.limit.display(),
+                remaining=status.remaining.display(),
+                resets_on=status.resets_on,
+            )
+        )
+    else:
+        lines.append(wording.USAGE_NO_BUDGET)
+    text = "\n".join(lines)
+    return {"response_type": "ephemeral", "text": text, "blocks": [_section(text)]}
+
+
+def budget_notice(status: BudgetStatus) -> Payload:
+    return _section(
+        wording.BUDGET_NOTICE.format(
+            percent=f"{status.used_fraction:.0%}",
+            spent=status.spent.display(),
+            limit=status.limit.display() if status.limit else "-",
+            resets_on=status.resets_on,
+        )
+    )
+
+
+def budget_admin_alert(status: BudgetStatus) -> str:
+    return wording.BUDGET_ADMIN_ALERT.format(
+        user=f"<@{status.user_id}>",
+        percent=f"{status.used_fraction:.0%}",
+        spent=status.spent.display(),
+        limit=status.limit.display() if status.limit else "-",
+        month=status.month.start.strftime("%B %Y"),
+    )

@@ -1,0 +1,193 @@
+"""Renderings of a `Report`: terminal table, CSV, JSON and a Slack Block Kit summary.
+
+Every rendering shows the same numbers. CSV and JSON carry costs with all nine decimals
+so they add up exactly; the table and Slack round for reading.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from tabulate import tabulate
+
+from bot.pricing import Cost
+from bot.reports import Report, ReportRow
+
+JSON_SCHEMA = "draftbot.report/1"
+CSV_COLUMNS = (
+    "key",
+    "label",
+    "requests",
+    "failed",
+    "truncated",
+    "input_tokens",
+    "output_tokens",
+    "cache_write_tokens",
+    "cache_read_tokens",
+    "cache_read_share",
+    "cost_usd",
+    "savings_usd",
+    "unpriced_requests",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "ttft_p50_ms",
+    "ttft_p95_ms",
+)
+_GROUP_HEADINGS = {"user": "Person", "kind": "Kind", "day": "Day (UTC)", "model": "Model"}
+
+
+def row_values(row: ReportRow) -> dict[str, Any]:
+    """A row as plain values: the CSV and JSON columns."""
+    return {
+        "key": row.key,
+        "label": row.label,
+        "requests": row.requests,
+        "failed": row.failed,
+        "truncated": row.truncated,
+        "input_tokens": row.input_tokens,
+        "output_tokens": row.output_tokens,
+        "cache_write_tokens": row.cache_write_tokens,
+        "cache_read_tokens": row.cache_read_tokens,
+        "cache_read_share": round(row.cache_read_share, 4),
+        "cost_usd": row.cost.exact(),
+        "savings_usd": row.savings.exact(),
+        "unpriced_requests": row.unpriced_requests,
+        "latency_p50_ms": row.latency_p50_ms,
+        "latency_p95_ms": row.latency_p95_ms,
+        "ttft_p50_ms": row.ttft_p50_ms,
+        "ttft_p95_ms": row.ttft_p95_ms,
+    }
+
+
+def to_csv(report: Report) -> str:
+    """One line per group (no total line, so a spreadsheet's SUM is right)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in report.rows:
+        writer.writerow(row_values(row))
+    return out.getvalue()
+
+
+def to_json(report: Report) -> str:
+    """The stable shape documented in docs/reports.md (`schema` changes if it ever breaks)."""
+    start, end = report.period.iso_bounds()
+    document = {
+        "schema": JSON_SCHEMA,
+        "generated_at": report.generated_at.isoformat(timespec="seconds"),
+        "period": {
+            "name": report.period.name,
+            "label": report.period.label,
+            "start": start,
+            "end": end,
+        },
+        "group_by": report.group_by,
+        "currency": "USD",
+        "rows": [row_values(row) for row in report.rows],
+        "total": row_values(report.total),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_table(report: Report) -> str:
+    heading = _GROUP_HEADINGS[report.group_by]
+    headers = [
+        heading,
+        "Drafts",
+        "Failed",
+        "Cut off",
+        "Input",
+        "Output",
+        "Cache write",
+        "Cache read",
+        "Cached %",
+        "Cost",
+        "Saved by cache",
+        "Latency p50/p95",
+        "First token p50/p95",
+    ]
+    lines = [_table_line(row) for row in report.rows]
+    lines.append(_table_line(report.total))
+    table = tabulate(lines, headers=headers, tablefmt="simple", disable_numparse=True)
+    title = f"Draftbot usage by {heading.lower()} · {report.period.label}"
+    notes = [title, "", table]
+    if report.total.unpriced_requests:
+        notes.append(
+            f"\n{report.total.unpriced_requests} request(s) used a model with no price in the "
+            "price table: their cost is unknown and not included above."
+        )
+    return "\n".join(notes) + "\n"
+
+
+def _table_line(row: ReportRow) -> list[str]:
+    cost = row.cost.display() + (" + price unknown" if row.unpriced_requests else "")
+    return [
+        row.label if row.label == row.key or row.key == "total" else f"{row.label} ({row.key})",
+        f"{row.requests:,}",
+        f"{row.failed:,}",
+        f"{row.truncated:,}",
+        f"{row.input_tokens:,}",
+        f"{row.output_tokens:,}",
+        f"{row.cache_write_tokens:,}",
+        f"{row.cache_read_tokens:,}",
+        f"{row.cache_read_share:.0%}",
+        cost,
+        row.savings.display(),
+        _seconds_pair(row.latency_p50_ms, row.latency_p95_ms),
+        _seconds_pair(row.ttft_p50_ms, row.ttft_p95_ms),
+    ]
+
+
+def _seconds_pair(p50: int | None, p95: int | None) -> str:
+    if p50 is None or p95 is None:
+        return "-"
+    return f"{p50 / 1000:.1f} / {p95 / 1000:.1f} s"
+
+
+def summary_blocks(by_user: Report, by_kind: Report, top: int = 5) -> list[dict[str, Any]]:
+    """Block Kit summary for admins: totals, top people, top kinds, cache savings."""
+    total = by_user.total
+    totals = (
+        f"*{total.requests:,}* drafts by *{len(by_user.rows)}* people · "
+        f"cost *{total.cost.display()}*"
+        + (f" (+{total.unpriced_requests} with unknown price)" if total.unpriced_requests else "")
+        + f"\nPrompt cache: *{total.cache_read_share:.0%}* of input read from cache, "
+        f"saving *{total.savings.display()}*"
+        + (f"\n{total.failed:,} failed · {total.truncated:,} cut off" if total.requests else "")
+    )
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Draftbot usage report"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": by_user.period.label}]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": totals}},
+    ]
+    if not total.requests:
+        return blocks
+    blocks.append(
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": "*Top people*\n" + _top_lines(by_user, top)},
+                {"type": "mrkdwn", "text": "*Top kinds*\n" + _top_lines(by_kind, top)},
+            ],
+        }
+    )
+    return blocks
+
+
+def _top_lines(report: Report, top: int) -> str:
+    return "\n".join(
+        f"{index}. {row.label}: {row.cost.display()} ({row.requests:,} drafts)"
+        for index, row in enumerate(report.rows[:top], start=1)
+    )
+
+
+def summary_text(by_user: Report) -> str:
+    """Plain-text fallback for notifications."""
+    total = by_user.total
+    return (
+        f"Draftbot usage report, {by_user.period.label}: {total.requests:,} drafts, "
+        f"{Cost.from_nano_usd(total.cost_nano_usd).display()}"
+    )

@@ -1,0 +1,252 @@
+"""One report model over the `usage` table; `bot.report_formats` renders it several ways.
+
+Costs are summed from the exact `cost_nano_usd` column; cache savings are computed from
+the price table (what the same tokens would have cost uncached, minus what they cost).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import TypedDict, get_args
+
+from bot.pricing import Cost, PriceTable
+from bot.store import GroupBy, Store
+from bot.usage import TokenUsage
+
+PERIOD_NAMES = ("this-month", "last-month", "last-7-days", "today")
+GROUPINGS: tuple[str, ...] = get_args(GroupBy)
+
+
+class PeriodError(ValueError):
+    """A period or date the user typed is not understood; the message says what works."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """A UTC time range, `start` inclusive and `end` exclusive."""
+
+    name: str
+    start: datetime
+    end: datetime
+
+    @property
+    def label(self) -> str:
+        last_day = (self.end - timedelta(days=1)).date()
+        first_day = self.start.date()
+        if self.name in ("this-month", "last-month"):
+            text = first_day.strftime("%B %Y")
+        elif first_day == last_day:
+            text = f"{first_day:%d %b %Y}"
+        else:
+            text = f"{first_day:%d %b} – {last_day:%d %b %Y}"
+        return f"{text} ({self.name.replace('-', ' ')})" if self.name in PERIOD_NAMES else text
+
+    def days(self) -> list[str]:
+        day, last = self.start.date(), (self.end - timedelta(microseconds=1)).date()
+        out = []
+        while day <= last:
+            out.append(day.isoformat())
+            day += timedelta(days=1)
+        return out
+
+    def iso_bounds(self) -> tuple[str, str]:
+        return _iso(self.start), _iso(self.end)
+
+
+def month_of(moment: datetime) -> Period:
+    start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
+    end = datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=UTC)
+    return Period("this-month", start, end)
+
+
+def named_period(name: str, now: datetime | None = None) -> Period:
+    now = now or datetime.now(UTC)
+    today = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    if name == "this-month":
+        return month_of(now)
+    if name == "last-month":
+        this_month = month_of(now)
+        previous = month_of(this_month.start - timedelta(days=1))
+        return Period("last-month", previous.start, previous.end)
+    if name == "last-7-days":
+        return Period(name, today - timedelta(days=6), today + timedelta(days=1))
+    if name == "today":
+        return Period(name, today, today + timedelta(days=1))
+    raise PeriodError(f"Unknown period {name!r}. Use one of: {', '.join(PERIOD_NAMES)}.")
+
+
+def dates_period(since: str | None, until: str | None, now: datetime | None = None) -> Period:
+    """`since` and `until` are inclusive UTC dates (YYYY-MM-DD); either may be left out."""
+    now = now or datetime.now(UTC)
+    start = _parse_date(since, "--since") if since else month_of(now).start.date()
+    last = _parse_date(until, "--until") if until else now.date()
+    if last < start:
+        raise PeriodError(f"--until ({last}) is before --since ({start}).")
+    return Period(
+        f"{start}..{last}",
+        datetime(start.year, start.month, start.day, tzinfo=UTC),
+        datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1),
+    )
+
+
+def _parse_date(text: str, option: str) -> date:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise PeriodError(f"{option} needs a date like 2026-11-01, not {text!r}.")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise PeriodError(f"{option}: {text} is not a real date.") from error
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    key: str  # user id, kind, model or UTC day
+    label: str  # what people read: display name for users, otherwise the key
+    requests: int = 0
+    failed: int = 0
+    truncated: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    cost_nano_usd: int = 0
+    savings_nano_usd: int = 0
+    unpriced_requests: int = 0  # requests whose model has no price: their cost is unknown
+    latency_p50_ms: int | None = None
+    latency_p95_ms: int | None = None
+    ttft_p50_ms: int | None = None
+    ttft_p95_ms: int | None = None
+
+    @property
+    def cost(self) -> Cost:
+        return Cost.from_nano_usd(self.cost_nano_usd)
+
+    @property
+    def savings(self) -> Cost:
+        return Cost.from_nano_usd(self.savings_nano_usd)
+
+    @property
+    def total_input_tokens(self) -> int:
+        return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
+
+    @property
+    def cache_read_share(self) -> float:
+        """Share of all input tokens served from the prompt cache (0.0 to 1.0)."""
+        total = self.total_input_tokens
+        return self.cache_read_tokens / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class Report:
+    period: Period
+    group_by: GroupBy
+    rows: tuple[ReportRow, ...]
+    total: ReportRow
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def build_report(
+    store: Store,
+    prices: PriceTable,
+    period: Period,
+    group_by: GroupBy = "user",
+    names: Mapping[str, str] | None = None,
+) -> Report:
+    """Sum the period's usage per group. Rows by cost, largest first (by date for `day`)."""
+    start, end = period.iso_bounds()
+    sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in store.usage_sums(start, end, group_by):
+        key = str(row["key"])
+        usage = TokenUsage(
+            input_tokens=row["input_tokens"] or 0,
+            output_tokens=row["output_tokens"] or 0,
+            cache_creation_input_tokens=row["cache_creation_input_tokens"] or 0,
+            cache_read_input_tokens=row["cache_read_input_tokens"] or 0,
+            cache_creation_5m_input_tokens=row["cache_creation_5m_input_tokens"] or 0,
+            cache_creation_1h_input_tokens=row["cache_creation_1h_input_tokens"] or 0,
+        )
+        savings = prices.savings(row["model"], usage)
+        group = sums[key]
+        for column in ("requests", "failed", "truncated", "input_tokens", "output_tokens"):
+            group[column] += row[column] or 0
+        group["cache_write_tokens"] += usage.cache_creation_input_tokens
+        group["cache_read_tokens"] += usage.cache_read_input_tokens
+        group["cost_nano_usd"] += row["cost_nano_usd"] or 0
+        group["savings_nano_usd"] += savings.nano_usd if savings else 0
+        group["unpriced_requests"] += row["unpriced_requests"] or 0
+
+    latencies: dict[str, list[int]] = defaultdict(list)
+    ttfts: dict[str, list[int]] = defaultdict(list)
+    for key, latency, ttft in store.timings(start, end, group_by):
+        if latency is not None:
+            latencies[str(key)].append(latency)
+        if ttft is not None:
+            ttfts[str(key)].append(ttft)
+
+    names = names or {}
+    rows = [
+        ReportRow(
+            key=key,
+            label=names.get(key, key),
+            **group,
+            **_timing_figures(latencies[key], ttfts[key]),
+        )
+        for key, group in sums.items()
+    ]
+    if group_by == "day":
+        rows.sort(key=lambda row: row.key)
+    else:
+        rows.sort(key=lambda row: (-row.cost_nano_usd, -row.requests, row.label))
+    all_latencies = [value for values in latencies.values() for value in values]
+    all_ttfts = [value for values in ttfts.values() for value in values]
+    total = _sum_rows(rows, _timing_figures(all_latencies, all_ttfts))
+    return Report(period=period, group_by=group_by, rows=tuple(rows), total=total)
+
+
+def with_names(report: Report, names: Mapping[str, str]) -> Report:
+    """The same report with rows labelled by display name where one is known."""
+    rows = tuple(replace(row, label=names.get(row.key, row.label)) for row in report.rows)
+    return replace(report, rows=rows)
+
+
+def _sum_rows(rows: list[ReportRow], timing: _Timings) -> ReportRow:
+    summed = {
+        f.name: sum(getattr(row, f.name) for row in rows)
+        for f in fields(ReportRow)
+        if f.type == "int"
+    }
+    return ReportRow(key="total", label="Total", **summed, **timing)
+
+
+class _Timings(TypedDict):
+    latency_p50_ms: int | None
+    latency_p95_ms: int | None
+    ttft_p50_ms: int | None
+    ttft_p95_ms: int | None
+
+
+def _timing_figures(latencies: list[int], ttfts: list[int]) -> _Timings:
+    latencies.sort()
+    ttfts.sort()
+    return {
+        "latency_p50_ms": percentile(latencies, 50),
+        "latency_p95_ms": percentile(latencies, 95),
+        "ttft_p50_ms": percentile(ttfts, 50),
+        "ttft_p95_ms": percentile(ttfts, 95),
+    }
+
+
+def percentile(ordered: list[int], pct: float) -> int | None:
+    """Nearest-rank percentile of already sorted values; None when there are none."""
+    if not ordered:
+        return None
+    return ordered[max(math.ceil(pct / 100 * len(ordered)) - 1, 0)]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
