@@ -119,6 +119,7 @@ class Budgets:
             limit_nano_usd=limit,
             month_start=month.iso_bounds()[0],
             month_end=month.iso_bounds()[1],
+            now=now.isoformat(timespec="microseconds"),
             stale_before=(now - STALE_RESERVATION).isoformat(timespec="microseconds"),
         )
         if reservation is None:

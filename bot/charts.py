@@ -186,9 +186,9 @@ def _draw_daily(
         handles.append(Patch(facecolor=colour))
         labels.append(_display(label))
 
-    step = next(s for s in (1, 2, 3, 7, 14, 28, 56, 91) if len(days) <= s * _MAX_X_LABELS)
-    if len(days) > 91 * _MAX_X_LABELS:
-        step = math.ceil(len(days) / _MAX_X_LABELS)
+    # Daily, every other day, ..., weekly: at most _MAX_X_LABELS dates, horizontal and legible.
+    steps = (s for s in (1, 2, 3, 7, 14, 28) if len(days) <= s * _MAX_X_LABELS)
+    step = next(steps, math.ceil(len(days) / _MAX_X_LABELS))
     ticks = positions[::step]
     ax.set_xticks(ticks, [_day_label(days[i]) for i in ticks])
     ax.set_xlim(-0.6, max(len(days), 1) - 0.4)

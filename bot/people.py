@@ -42,6 +42,10 @@ class People:
             if user is None:
                 names.setdefault(user_id, user_id)
                 continue
+            if not user:  # Slack says there is no such user: remember that too
+                self.store.save_person(user_id, "", "")
+                names.setdefault(user_id, user_id)
+                continue
             profile = user.get("profile") or {}
             display = profile.get("display_name") or ""
             real = profile.get("real_name") or user.get("real_name") or ""
@@ -57,13 +61,15 @@ class People:
         return bool(user and (user.get("is_admin") or user.get("is_owner")))
 
     async def _user_info(self, user_id: str) -> dict[str, Any] | None:
+        """The user, {} when Slack has no such user, None when Slack could not answer."""
         if self.client is None:
             return None
         try:
             response = await self.client.users_info(user=user_id)
         except SlackApiError as error:
-            log.warning("users.info failed for %s: %s", user_id, error.response.get("error"))
-            return None
+            reason = error.response.get("error")
+            log.warning("users.info failed for %s: %s", user_id, reason)
+            return {} if reason == "user_not_found" else None
         user = response.get("user")
         return user if isinstance(user, dict) else None
 

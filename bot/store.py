@@ -243,6 +243,7 @@ class Store:
         limit_nano_usd: int,
         month_start: str,
         month_end: str,
+        now: str,
         stale_before: str,
     ) -> tuple[int | None, int, int]:
         """Atomically: if spent + in-flight reservations + `nano_usd` fits in the limit,
@@ -260,7 +261,7 @@ class Store:
                 return None, spent, int(reserved)
             cursor = self.db.execute(
                 "insert into reservations (user_id, nano_usd, created_at) values (?, ?, ?)",
-                [user_id, nano_usd, utc_now_iso()],
+                [user_id, nano_usd, now],
             )
             return cursor.lastrowid, spent, int(reserved)
 

@@ -58,6 +58,7 @@ def fake_slack(slack_server: FakeSlack) -> FakeSlack:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "long_drafts: the general kind may write 20,000 tokens")
+    config.addinivalue_line("markers", "env(**settings): extra settings for the bot under test")
 
 
 @pytest.fixture
@@ -74,6 +75,7 @@ def env(
         shutil.copytree(DEFAULT_PROMPTS_DIR, prompts_dir)
         general = prompts_dir / "general.md"
         general.write_text(general.read_text().replace("max_tokens: 2500", "max_tokens: 20000"))
+    extra = marker.kwargs if (marker := request.node.get_closest_marker("env")) else {}
     return {
         "DRAFTBOT_PROMPTS_DIR": str(prompts_dir),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -83,6 +85,7 @@ def env(
         "ANTHROPIC_BASE_URL": fake_anthropic.base_url,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'draftbot.db'}",
         "ADMIN_USER_IDS": "UADMIN1",
+        **extra,
     }
 
 

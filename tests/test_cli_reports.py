@@ -1,0 +1,127 @@
+"""`draftbot report` and `draftbot budget`, run in-process with click's runner."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bot.cli import cli
+from bot.store import Store
+from tests.fakes.slack import FakeSlack
+from tests.test_reports import usage
+
+MONTH = datetime.now(UTC).strftime("%Y-%m")
+
+
+@pytest.fixture
+def report_env(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict:
+    monkeypatch.chdir(tmp_path)  # no developer .env can leak in
+    store = Store(env["DATABASE_URL"].removeprefix("sqlite:///"))
+    for record in [
+        usage("U0ALEX", "email", f"{MONTH}-01", cache_write=4000),
+        usage("U0ALEX", "email", f"{MONTH}-01", cache_read=4000),
+        usage("U0SAM", "code", f"{MONTH}-01", output_tokens=3000),
+        usage("U0SAM", "summary", "2020-01-05"),
+    ]:
+        store.record_usage(record)
+    store.close()
+    return {k: v for k, v in env.items() if k != "ANTHROPIC_API_KEY"}
+
+
+def run(args: list[str], env: dict[str, str]) -> Result:
+    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+
+
+def test_table_by_person_with_slack_names(report_env: dict, fake_slack: FakeSlack) -> None:
+    fake_slack.add_user("U0ALEX", "alex", display_name="Alex Chen")
+    result = run(["report"], report_env)
+    assert result.exit_code == 0, result.output
+    assert "Draftbot usage by person" in result.output
+    assert "Alex Chen (U0ALEX)" in result.output
+    assert "Total" in result.output and " 3 " in result.output
+
+
+def test_names_come_from_the_cache_without_slack(report_env: dict) -> None:
+    Store(report_env["DATABASE_URL"].removeprefix("sqlite:///")).save_person(
+        "U0SAM", "Sam Okafor", ""
+    )
+    env = {k: v for k, v in report_env.items() if not k.startswith("SLACK")}
+    result = run(["report", "--by", "user"], env)
+    assert "Sam Okafor (U0SAM)" in result.output
+
+
+def test_csv_to_a_file_parses_back(report_env: dict, tmp_path: Path) -> None:
+    out = tmp_path / "usage.csv"
+    result = run(["report", "--by", "kind", "--format", "csv", "--output", str(out)], report_env)
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert {row["key"] for row in rows} == {"email", "code"}
+    assert sum(int(row["requests"]) for row in rows) == 3
+
+
+def test_json_matches_table_totals(report_env: dict) -> None:
+    document = json.loads(run(["report", "--format", "json"], report_env).output)
+    total = Decimal(document["total"]["cost_usd"])
+    assert total == sum(Decimal(row["cost_usd"]) for row in document["rows"])
+    table = run(["report"], report_env).output
+    assert f"${total:.4f}" in table
+
+
+def test_png_chart(report_env: dict, tmp_path: Path) -> None:
+    from PIL import Image
+
+    out = tmp_path / "chart.png"
+    result = run(["report", "--format", "png", "--output", str(out)], report_env)
+    assert result.exit_code == 0, result.output
+    with Image.open(out) as image:
+        assert image.size == (1600, 900)
+        assert len(image.convert("RGB").getcolors(1_000_000) or []) > 50  # not blank
+
+
+def test_date_range_and_errors(report_env: dict) -> None:
+    old = run(["report", "--since", "2020-01-01", "--until", "2020-01-31"], report_env)
+    assert "U0SAM" in old.output and "U0ALEX" not in old.output
+    bad = CliRunner().invoke(cli, ["report", "--since", "2026-11-20", "--until", "2026-11-01"],
+                             env=report_env)  # fmt: skip
+    assert bad.exit_code == 2 and "before --since" in bad.output
+    png = CliRunner().invoke(cli, ["report", "--format", "png"], env=report_env)
+    assert png.exit_code == 2 and "needs --output" in png.output
+    both = CliRunner().invoke(cli, ["report", "--period", "today", "--since", "2026-01-01"],
+                              env=report_env)  # fmt: skip
+    assert both.exit_code == 2 and "either --period or --since" in both.output
+
+
+def test_post_to_a_channel_for_the_weekly_digest(report_env: dict, fake_slack: FakeSlack) -> None:
+    result = run(["report", "--period", "last-7-days", "--post-to", "C0DIGEST"], report_env)
+    assert result.exit_code == 0, result.output
+    [message] = fake_slack.calls_to("chat.postMessage")
+    assert message.args["channel"] == "C0DIGEST"
+    assert "Draftbot usage report" in json.dumps(message.args["blocks"])
+    [chart] = fake_slack.uploads
+    assert chart["channel_id"] == "C0DIGEST" and chart["content"].startswith(b"\x89PNG")
+
+
+def test_post_to_a_channel_the_bot_is_not_in(report_env: dict, fake_slack: FakeSlack) -> None:
+    fake_slack.channels_without_bot.add("C0SECRET")
+    result = CliRunner().invoke(cli, ["report", "--post-to", "C0SECRET"], env=report_env)
+    assert result.exit_code == 2
+    assert "Slack refused the post to C0SECRET: not_in_channel" in result.output
+
+
+def test_budget_set_list_unset(report_env: dict) -> None:
+    env = {**report_env, "DRAFTBOT_USER_MONTHLY_BUDGET_USD": "10"}
+    assert "U0ALEX: $25.00 a month" in run(["budget", "set", "U0ALEX", "25"], env).output
+    listing = run(["budget", "list"], env).output
+    assert "Default monthly budget: $10.00" in listing
+    assert "U0ALEX" in listing and "$25.00" in listing
+    assert "the default applies ($10.00)" in run(["budget", "unset", "U0ALEX"], env).output
+    assert "Nobody has a budget of their own." in run(["budget", "list"], env).output
+    bad = CliRunner().invoke(cli, ["budget", "set", "U0ALEX", "lots"], env=env)
+    assert bad.exit_code == 2 and "USD must be an amount" in bad.output
