@@ -34,12 +34,12 @@ async def build_usage_reports(
     names = await people.names([row.key for row in by_user.rows])
     by_user = with_names(by_user, names)
     by_kind = build_report(store, prices, period, "kind")
-    start, end = period.iso_bounds()
+    first_day, end_day = period.day_bounds()
     daily_by_user = [
         (day, names.get(user_id, user_id), cost)
-        for day, user_id, cost in store.daily_costs(start, end, "user")
+        for day, user_id, cost in store.daily_costs(first_day, end_day, "user")
     ]
-    daily_by_kind = store.daily_costs(start, end, "kind")
+    daily_by_kind = store.daily_costs(first_day, end_day, "kind")
     return UsageReports(by_user, by_kind, daily_by_user, daily_by_kind)
 
 

@@ -6,7 +6,6 @@ the price table (what the same tokens would have cost uncached, minus what they 
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -14,11 +13,14 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TypedDict, get_args
 
+import numpy as np
+
 from bot.pricing import Cost, PriceTable
-from bot.store import GroupBy, Store
+from bot.store import GroupBy, IntArray, Store
 from bot.usage import TokenUsage
 
 PERIOD_NAMES = ("this-month", "last-month", "last-7-days", "today")
+EMPTY: IntArray = np.empty(0, dtype=np.int64)
 GROUPINGS: tuple[str, ...] = get_args(GroupBy)
 
 
@@ -56,6 +58,10 @@ class Period:
 
     def iso_bounds(self) -> tuple[str, str]:
         return _iso(self.start), _iso(self.end)
+
+    def day_bounds(self) -> tuple[str, str]:
+        """First UTC day and the day after the last, as YYYY-MM-DD (periods are whole days)."""
+        return self.start.date().isoformat(), self.end.date().isoformat()
 
 
 def month_of(moment: datetime) -> Period:
@@ -159,8 +165,9 @@ def build_report(
 ) -> Report:
     """Sum the period's usage per group. Rows by cost, largest first (by date for `day`)."""
     start, end = period.iso_bounds()
+    first_day, end_day = period.day_bounds()
     sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in store.usage_sums(start, end, group_by):
+    for row in store.usage_sums(first_day, end_day, group_by):
         key = str(row["key"])
         usage = TokenUsage(
             input_tokens=row["input_tokens"] or 0,
@@ -180,21 +187,14 @@ def build_report(
         group["savings_nano_usd"] += savings.nano_usd if savings else 0
         group["unpriced_requests"] += row["unpriced_requests"] or 0
 
-    latencies: dict[str, list[int]] = defaultdict(list)
-    ttfts: dict[str, list[int]] = defaultdict(list)
-    for key, latency, ttft in store.timings(start, end, group_by):
-        if latency is not None:
-            latencies[str(key)].append(latency)
-        if ttft is not None:
-            ttfts[str(key)].append(ttft)
-
+    timings = store.timings(start, end, group_by)
     names = names or {}
     rows = [
         ReportRow(
             key=key,
             label=names.get(key, key),
             **group,
-            **_timing_figures(latencies[key], ttfts[key]),
+            **_timing_figures(*timings.get(key, (EMPTY, EMPTY))),
         )
         for key, group in sums.items()
     ]
@@ -202,8 +202,8 @@ def build_report(
         rows.sort(key=lambda row: row.key)
     else:
         rows.sort(key=lambda row: (-row.cost_nano_usd, -row.requests, row.label))
-    all_latencies = [value for values in latencies.values() for value in values]
-    all_ttfts = [value for values in ttfts.values() for value in values]
+    all_latencies = np.concatenate([latencies for latencies, _ in timings.values()] or [EMPTY])
+    all_ttfts = np.concatenate([ttfts for _, ttfts in timings.values()] or [EMPTY])
     total = _sum_rows(rows, _timing_figures(all_latencies, all_ttfts))
     return Report(period=period, group_by=group_by, rows=tuple(rows), total=total)
 
@@ -230,9 +230,7 @@ class _Timings(TypedDict):
     ttft_p95_ms: int | None
 
 
-def _timing_figures(latencies: list[int], ttfts: list[int]) -> _Timings:
-    latencies.sort()
-    ttfts.sort()
+def _timing_figures(latencies: IntArray, ttfts: IntArray) -> _Timings:
     return {
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
@@ -241,11 +239,11 @@ def _timing_figures(latencies: list[int], ttfts: list[int]) -> _Timings:
     }
 
 
-def percentile(ordered: list[int], pct: float) -> int | None:
-    """Nearest-rank percentile of already sorted values; None when there are none."""
-    if not ordered:
+def percentile(values: IntArray | list[int], pct: float) -> int | None:
+    """Nearest-rank percentile (an actual value, never interpolated); None for no values."""
+    if len(values) == 0:
         return None
-    return ordered[max(math.ceil(pct / 100 * len(ordered)) - 1, 0)]
+    return int(np.percentile(values, pct, method="inverted_cdf"))
 
 
 def _iso(moment: datetime) -> str:

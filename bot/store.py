@@ -14,7 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
+import numpy as np
+import numpy.typing as npt
 import sqlite_utils
+
+IntArray = npt.NDArray[np.int64]
 
 GroupBy = Literal["user", "kind", "day", "model"]
 # SQL for each report grouping; `created_at` is UTC ISO-8601, so its first 10 characters
@@ -25,6 +29,43 @@ GROUP_COLUMNS: dict[str, str] = {
     "model": "model",
     "day": "substr(created_at, 1, 10)",
 }
+# The same groupings in `usage_daily`, which has a `day` column.
+DAILY_GROUP_COLUMNS: dict[str, str] = {**GROUP_COLUMNS, "day": "day"}
+
+# `usage_daily` keeps per-day sums of `usage` (one row per day, user, kind and model) so
+# that reports over a month read thousands of rows instead of hundreds of thousands.
+# It is derived data: `record_usage` updates it in the same transaction as the row.
+DAILY_SUM_COLUMNS = (
+    "requests",
+    "failed",
+    "truncated",
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_5m_input_tokens",
+    "cache_creation_1h_input_tokens",
+    "cost_nano_usd",
+    "unpriced_requests",
+)
+_DAILY_VALUES = """
+    substr(created_at, 1, 10), user_id, coalesce(kind, ''), coalesce(model, ''),
+    {count}, {agg}(status != 'ok'),
+    {agg}(coalesce(stop_reason in ('max_tokens', 'model_context_window_exceeded'), 0)),
+    {agg}(input_tokens), {agg}(output_tokens),
+    {agg}(cache_creation_input_tokens), {agg}(cache_read_input_tokens),
+    {agg}(cache_creation_5m_input_tokens), {agg}(cache_creation_1h_input_tokens),
+    {agg}(coalesce(cost_nano_usd, 0)),
+    {agg}(cost_nano_usd is null and (input_tokens + output_tokens
+        + cache_creation_input_tokens + cache_read_input_tokens) > 0)
+"""
+_DAILY_INSERT = (
+    "insert into usage_daily (day, user_id, kind, model, "
+    + ", ".join(DAILY_SUM_COLUMNS)
+    + ") select {values} from usage where {where} {group}"
+    + " on conflict (day, user_id, kind, model) do update set "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in DAILY_SUM_COLUMNS)
+)
 
 USAGE_COLUMNS: dict[str, type] = {
     "id": int,
@@ -94,8 +135,27 @@ class Store:
     def _create_schema(self) -> None:
         usage = self.db.table("usage")
         usage.create(USAGE_COLUMNS, pk="id", not_null={"created_at", "user_id"}, if_not_exists=True)
-        usage.create_index(["created_at"], if_not_exists=True)
-        usage.create_index(["user_id", "created_at"], if_not_exists=True)
+        # Covers the report's timing query (percentiles), which reads every row of a period.
+        usage.create_index(
+            ["created_at", "status", "user_id", "kind", "model", "latency_ms", "ttft_ms"],
+            index_name="idx_usage_period_timings",
+            if_not_exists=True,
+        )
+        usage.create_index(["user_id", "created_at"], if_not_exists=True)  # budget checks
+        if not self.db.table("usage_daily").exists():
+            self.db.table("usage_daily").create(
+                {"day": str, "user_id": str, "kind": str, "model": str}
+                | dict.fromkeys(DAILY_SUM_COLUMNS, int),
+                pk=("day", "user_id", "kind", "model"),
+            )
+            # A database from before the table existed: derive it from the usage log.
+            self.db.execute(
+                _DAILY_INSERT.format(
+                    values=_DAILY_VALUES.format(count="count(*)", agg="sum"),
+                    where="1",
+                    group="group by 1, 2, 3, 4",
+                )
+            )
         self.db.table("people").create(
             {"user_id": str, "display_name": str, "real_name": str, "updated_at": str},
             pk="user_id",
@@ -130,55 +190,61 @@ class Store:
         self.db.execute("COMMIT")
 
     def record_usage(self, record: UsageRecord) -> int:
-        """Insert one row and return its id. Called before anything is posted to Slack."""
+        """Insert one row (and add it to `usage_daily`); return its id.
+
+        Called before anything is posted to Slack.
+        """
         row = asdict(record)
         row["created_at"] = record.created_at or utc_now_iso()
-        return cast(int, self.db.table("usage").insert(row).last_pk)
+        with self._write_transaction():
+            row_id = cast(int, self.db.table("usage").insert(row).last_pk)
+            self.db.execute(
+                _DAILY_INSERT.format(
+                    values=_DAILY_VALUES.format(count="1", agg=""), where="id = ?", group=""
+                ),
+                [row_id],
+            )
+        return row_id
 
     # Reports
 
-    def usage_sums(self, start: str, end: str, group_by: GroupBy) -> list[dict[str, Any]]:
-        """Token, cost and outcome sums per (group key, model) for start <= created_at < end."""
-        key = GROUP_COLUMNS[group_by]
+    def usage_sums(self, first_day: str, end_day: str, group_by: GroupBy) -> list[dict[str, Any]]:
+        """Sums per (group key, model) for UTC days first_day <= day < end_day."""
+        key = DAILY_GROUP_COLUMNS[group_by]
+        sums = ", ".join(f"sum({column}) as {column}" for column in DAILY_SUM_COLUMNS)
         sql = f"""
-            select {key} as key, model,
-                count(*) as requests,
-                sum(status != 'ok') as failed,
-                sum(stop_reason in ('max_tokens', 'model_context_window_exceeded')) as truncated,
-                sum(input_tokens) as input_tokens,
-                sum(output_tokens) as output_tokens,
-                sum(cache_creation_input_tokens) as cache_creation_input_tokens,
-                sum(cache_read_input_tokens) as cache_read_input_tokens,
-                sum(cache_creation_5m_input_tokens) as cache_creation_5m_input_tokens,
-                sum(cache_creation_1h_input_tokens) as cache_creation_1h_input_tokens,
-                sum(coalesce(cost_nano_usd, 0)) as cost_nano_usd,
-                sum(cost_nano_usd is null and (input_tokens + output_tokens
-                    + cache_creation_input_tokens + cache_read_input_tokens) > 0)
-                    as unpriced_requests
-            from usage
-            where created_at >= ? and created_at < ?
-            group by 1, 2
+            select {key} as key, model, {sums} from usage_daily
+            where day >= ? and day < ? group by 1, 2
         """
-        return list(self.db.query(sql, [start, end]))
+        return list(self.db.query(sql, [first_day, end_day]))
 
-    def timings(self, start: str, end: str, group_by: GroupBy) -> Iterator[tuple[str, int, int]]:
-        """(group key, latency_ms, ttft_ms) of successful requests, for percentiles."""
+    def timings(
+        self, start: str, end: str, group_by: GroupBy
+    ) -> dict[str, tuple[IntArray, IntArray]]:
+        """Per group key, the latencies and times to first token (ms) of successful requests."""
         key = GROUP_COLUMNS[group_by]
+        # group_concat hands back one string per group: far fewer Python objects than rows.
         sql = f"""
-            select {key}, latency_ms, ttft_ms from usage
-            where created_at >= ? and created_at < ? and status = 'ok'
+            select {key}, group_concat(latency_ms), group_concat(ttft_ms) from usage
+            where created_at >= ? and created_at < ? and status = 'ok' group by 1
         """
-        yield from self.db.execute(sql, [start, end])
+        return {
+            str(group): (_ints(latencies), _ints(ttfts))
+            for group, latencies, ttfts in self.db.execute(sql, [start, end])
+        }
 
-    def daily_costs(self, start: str, end: str, series: GroupBy) -> list[tuple[str, str, int]]:
-        """(UTC day, series key, cost in nano-USD) for charts."""
-        key = GROUP_COLUMNS[series]
+    def daily_costs(
+        self, first_day: str, end_day: str, series: GroupBy
+    ) -> list[tuple[str, str, int]]:
+        """(UTC day, series key, cost in nano-USD) for charts, first_day <= day < end_day."""
+        key = DAILY_GROUP_COLUMNS[series]
         sql = f"""
-            select substr(created_at, 1, 10), {key}, sum(coalesce(cost_nano_usd, 0))
-            from usage where created_at >= ? and created_at < ?
-            group by 1, 2 order by 1, 2
+            select day, {key}, sum(cost_nano_usd) from usage_daily
+            where day >= ? and day < ? group by 1, 2 order by 1, 2
         """
-        return [(day, key, int(cost)) for day, key, cost in self.db.execute(sql, [start, end])]
+        return [
+            (day, key, int(cost)) for day, key, cost in self.db.execute(sql, [first_day, end_day])
+        ]
 
     def user_spend_nano_usd(self, user_id: str, start: str, end: str) -> tuple[int, int]:
         """(cost in nano-USD, number of requests) of one user's usage in a period."""
@@ -284,6 +350,13 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _ints(joined: str | None) -> IntArray:
+    """Parse "12,34,56" in C: a month of requests is hundreds of thousands of values."""
+    if not joined:
+        return np.empty(0, dtype=np.int64)
+    return np.fromstring(joined, dtype=np.int64, sep=",")
 
 
 def utc_now_iso() -> str:
