@@ -6,6 +6,7 @@ the price table (what the same tokens would have cost uncached, minus what they 
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -231,6 +232,7 @@ class _Timings(TypedDict):
 
 
 def _timing_figures(latencies: IntArray, ttfts: IntArray) -> _Timings:
+    latencies, ttfts = np.sort(latencies), np.sort(ttfts)
     return {
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
@@ -239,11 +241,11 @@ def _timing_figures(latencies: IntArray, ttfts: IntArray) -> _Timings:
     }
 
 
-def percentile(values: IntArray | list[int], pct: float) -> int | None:
-    """Nearest-rank percentile (an actual value, never interpolated); None for no values."""
-    if len(values) == 0:
+def percentile(ordered: IntArray | list[int], pct: float) -> int | None:
+    """Nearest-rank percentile of sorted values (an actual value, never interpolated)."""
+    if len(ordered) == 0:
         return None
-    return int(np.percentile(values, pct, method="inverted_cdf"))
+    return int(ordered[max(math.ceil(pct / 100 * len(ordered)) - 1, 0)])
 
 
 def _iso(moment: datetime) -> str:
