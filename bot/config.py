@@ -73,6 +73,7 @@ class Settings:
     prices_file: Path | None = None
     user_monthly_budget_usd: Decimal | None = None  # None: unlimited
     alert_channel: str | None = None
+    draft_retention_days: int = 7
 
     @property
     def socket_mode(self) -> bool:
@@ -206,6 +207,14 @@ def load_settings(
             "channel → its name → the ID is at the bottom), not a channel name."
         )
 
+    retention_text = env.get("DRAFTBOT_DRAFT_RETENTION_DAYS") or "7"
+    retention = int(retention_text) if retention_text.isdigit() else 0
+    if retention < 1:
+        problems.append(
+            "DRAFTBOT_DRAFT_RETENTION_DAYS must be a whole number of days, 1 or more, "
+            f"not {retention_text!r}."
+        )
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -225,6 +234,7 @@ def load_settings(
         prices_file=prices_file,
         user_monthly_budget_usd=budget,
         alert_channel=alert_channel,
+        draft_retention_days=retention,
     )
 
 

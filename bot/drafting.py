@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bot import wording
 from bot.budgets import Budgets, BudgetStatus, OverBudget, ThresholdAlerts
@@ -34,13 +35,23 @@ _DRAFT_TAGS = re.compile(r"^\s*<draft>\s*|\s*</draft>\s*$")
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """A refinement: the model sees its previous draft and then this instruction."""
+
+    previous_draft: str
+    instruction: str
+    continues: bool = False  # the reply carries on the previous draft, so keep its spacing
+
+
+@dataclass(frozen=True)
 class DraftRequest:
     kind: PromptKind
-    text: str
+    text: str  # the original request, as the person typed it
     user_id: str
-    source: str  # slash, cli, …: where the request came from, for the usage log
+    source: str  # slash, cli, shorter, …: what started this model call, for the usage log
     team_id: str | None = None
     channel_id: str | None = None
+    follow_up: FollowUp | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,7 @@ class Draft:
     latency_ms: int
     usage_id: int
     budget_alerts: ThresholdAlerts | None = None
+    draft_id: str | None = None  # set once the preview is saved, so buttons can refer to it
 
     @property
     def truncated(self) -> bool:
@@ -107,10 +119,17 @@ class Drafter:
         self.cache_ttl = cache_ttl
 
     def model_request(self, request: DraftRequest) -> ModelRequest:
+        messages: list[dict[str, Any]] = [{"role": "user", "content": request.text}]
+        if request.follow_up:
+            # Claude 4.6 rejects assistant prefill, so a follow-up always ends on a user turn.
+            messages += [
+                {"role": "assistant", "content": request.follow_up.previous_draft},
+                {"role": "user", "content": request.follow_up.instruction},
+            ]
         return ModelRequest(
             model=request.kind.model or self.default_model,
             system=self.library.system_blocks(request.kind, self.cache_ttl),
-            messages=[{"role": "user", "content": request.text}],
+            messages=messages,
             max_tokens=request.kind.max_tokens,
             cache_ttl=self.cache_ttl,
         )
@@ -223,9 +242,14 @@ class Drafter:
             completion.request_id,
             usage_id,
         )
+        text = _DRAFT_TAGS.sub("", completion.text)
+        if completion.stop_reason not in TRUNCATED_STOP_REASONS:
+            text = text.rstrip()
+        if not (request.follow_up and request.follow_up.continues):
+            text = text.lstrip()
         return Draft(
             request=request,
-            text=_DRAFT_TAGS.sub("", completion.text).strip(),
+            text=text,
             stop_reason=completion.stop_reason,
             usage=usage,
             cost=cost,

@@ -17,6 +17,7 @@ from bot.llm import ModelClient, RetryPolicy, build_anthropic_client
 from bot.people import People
 from bot.pricing import PriceTable, load_price_table
 from bot.prompts import PromptLibrary, load_prompts
+from bot.sessions import DraftSessions
 from bot.store import Store
 
 
@@ -28,6 +29,7 @@ class Services:
     prices: PriceTable
     budgets: Budgets
     drafter: Drafter
+    sessions: DraftSessions
     people: People
     slack_client: AsyncWebClient | None  # None when no Slack token is configured
 
@@ -74,6 +76,7 @@ def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) 
         prices=prices,
         budgets=budgets,
         drafter=drafter,
+        sessions=DraftSessions(drafter, store, library, settings.draft_retention_days),
         people=People(store, slack_client, settings.admin_user_ids),
         slack_client=slack_client,
     )

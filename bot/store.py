@@ -172,6 +172,27 @@ class Store:
             pk="id",
             if_not_exists=True,
         )
+        # Draft previews and their conversation, so buttons can refine them. Holds draft
+        # text (unlike `usage`), so rows are purged after DRAFTBOT_DRAFT_RETENTION_DAYS.
+        self.db.table("drafts").create(
+            {
+                "id": str,
+                "user_id": str,
+                "team_id": str,
+                "channel_id": str,
+                "kind": str,
+                "request": str,
+                "text": str,
+                "stop_reason": str,
+                "status": str,  # ready, working, posted, discarded
+                "response_url": str,
+                "created_at": str,
+                "updated_at": str,
+            },
+            pk="id",
+            if_not_exists=True,
+        )
+        self.db.table("drafts").create_index(["updated_at"], if_not_exists=True)
         self.db.table("budget_alerts").create(
             {"user_id": str, "month": str, "audience": str, "sent_at": str},
             pk=("user_id", "month", "audience"),
@@ -347,6 +368,33 @@ class Store:
         """Rows in insertion order, optionally filtered by column equality."""
         clause = " and ".join(f"[{column}] = ?" for column in where) or None
         return list(self.db.table("usage").rows_where(clause, list(where.values()), order_by="id"))
+
+    # Drafts (previews people can refine)
+
+    def save_draft(self, row: dict[str, Any]) -> None:
+        now = utc_now_iso()
+        self.db.table("drafts").insert(
+            {"status": "ready", "created_at": now, "updated_at": now, **row}, pk="id"
+        )
+
+    def get_draft(self, draft_id: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from drafts where id = ?", [draft_id]))
+        return rows[0] if rows else None
+
+    def claim_draft(self, draft_id: str, from_status: str = "ready", to: str = "working") -> bool:
+        """Move a draft between states atomically: False if someone else got there first."""
+        cursor = self.db.execute(
+            "update drafts set status = ?, updated_at = ? where id = ? and status = ?",
+            [to, utc_now_iso(), draft_id, from_status],
+        )
+        return cursor.rowcount == 1
+
+    def update_draft(self, draft_id: str, **changes: Any) -> None:
+        self.db.table("drafts").update(draft_id, {**changes, "updated_at": utc_now_iso()})
+
+    def purge_drafts(self, older_than: str) -> int:
+        cursor = self.db.execute("delete from drafts where updated_at < ?", [older_than])
+        return cursor.rowcount
 
     def close(self) -> None:
         self.db.close()

@@ -124,3 +124,45 @@ BUDGET_USAGE = (
 BUDGET_SET = "{user}'s monthly Draftbot budget is now {limit}. They have used {spent} in {month}."
 
 BUDGET_REMOVED = "{user} no longer has their own budget; the default applies ({default})."
+
+DRAFT_EXPIRED = (
+    "This draft is no longer available (drafts are kept for {days} days). "
+    "Type the command again to start a new one."
+)
+
+NOT_YOUR_DRAFT = "Only {author} can change or post this draft."
+
+DRAFT_BUSY = "Draftbot is already working on this draft. One moment…"
+
+DRAFT_FINISHED = "This draft was already {status}."
+
+POSTED = ":white_check_mark: Posted in <#{channel}>."
+
+POST_ATTRIBUTION = "Drafted with Draftbot by <@{user}>"
+
+CANNOT_POST_NOT_IN_CHANNEL = (
+    "I can't post in <#{channel}> because I'm not a member there. Invite me with "
+    "`/invite @Draftbot` in that channel and click *Post to channel* again, or copy the "
+    "draft above."
+)
+
+CANNOT_POST_DM = (
+    "I can't post into a conversation between people. Copy the draft above and paste it "
+    "there yourself."
+)
+
+CANNOT_POST = (
+    "Slack didn't let me post in <#{channel}> ({reason}). Copy the draft above and paste it "
+    "yourself, or ask your Draftbot admin."
+)
+
+DISCARDED = "Draft discarded."
+
+EDIT_TOO_LONG = (
+    "This draft is too long to edit in a Slack form (the limit is 3,000 characters). "
+    "Copy it, edit it, and post it yourself."
+)
+
+EDIT_EMPTY = "The draft is empty. Write something, or close this form to keep the original."
+
+FORM_DETAILS_TOO_SHORT = "Tell Draftbot a little more: what is it about, and who is it for?"

@@ -14,7 +14,7 @@ from bot import wording
 from bot.budgets import ThresholdAlerts
 from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.services import Services
-from handlers import render, spending
+from handlers import render, spending, views
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,18 @@ async def handle_draft_command(
     if subcommand is not None:
         await spending.handle_subcommand(subcommand, services, ack, command, respond, client)
         return
+    if not text.strip():
+        # No words at all: the form, for people who would rather not type commands.
+        await ack()
+        await client.views_open(
+            trigger_id=command["trigger_id"],
+            view=views.draft_form(
+                services.library,
+                channel_id=command.get("channel_id"),
+                response_url=command.get("response_url"),
+            ),
+        )
+        return
     route = services.library.route(text)
     if route.kind is None:
         await ack(**render.help_message(services.library, slash))
@@ -53,7 +65,6 @@ async def handle_draft_command(
         return
     # Slack shows "operation_timeout" unless we answer within 3 s: ack first, draft after.
     await ack(text=render.working_text(route.kind))
-
     request = DraftRequest(
         kind=route.kind,
         text=route.text,
@@ -62,8 +73,23 @@ async def handle_draft_command(
         team_id=command.get("team_id"),
         channel_id=command.get("channel_id"),
     )
+    await draft_and_deliver(services, request, respond, client, announced=True)
+
+
+async def draft_and_deliver(
+    services: Services,
+    request: DraftRequest,
+    respond: AsyncRespond | None,
+    client: AsyncWebClient,
+    *,
+    announced: bool = False,
+) -> None:
+    """Draft and show the private preview: via the response_url when there is one,
+    otherwise in the person's DM with Draftbot (forms opened from the Home tab)."""
+    if respond is not None and not announced:
+        await respond(response_type="ephemeral", text=render.working_text(request.kind))
     try:
-        draft = await services.drafter.draft(request)
+        draft = await services.sessions.create(request, respond.response_url if respond else None)
         messages = render.draft_messages(draft)
         if len(messages) > MAX_RESPONSE_MESSAGES:
             messages = await _send_as_file(client, draft, messages)
@@ -77,7 +103,20 @@ async def handle_draft_command(
     except Exception:
         log.exception("unexpected error while drafting for user=%s", request.user_id)
         messages = [render.failure_message(wording.UNEXPECTED, None)]
-    await deliver_privately(respond, messages)
+    if respond is not None:
+        await deliver_privately(respond, messages)
+    else:
+        await _deliver_to_dm(client, request.user_id, messages)
+
+
+async def _deliver_to_dm(
+    client: AsyncWebClient, user_id: str, messages: list[render.Payload]
+) -> None:
+    try:
+        for message in messages:
+            await client.chat_postMessage(channel=user_id, **message)
+    except SlackApiError as error:
+        log.warning("could not send a draft to user=%s: %s", user_id, error.response.get("error"))
 
 
 async def _budget_alerts(
@@ -85,7 +124,9 @@ async def _budget_alerts(
 ) -> None:
     """The user's once-a-month 80 % notice rides on the draft; admins get a channel post."""
     if alerts.tell_user:
-        last["blocks"].append(render.budget_notice(alerts.status))
+        blocks = last["blocks"]
+        at = len(blocks) - 1 if blocks and blocks[-1]["type"] == "actions" else len(blocks)
+        blocks.insert(at, render.budget_notice(alerts.status))
     if alerts.tell_admins and services.settings.alert_channel:
         try:
             await client.chat_postMessage(

@@ -9,11 +9,13 @@ from bot import wording
 from bot.budgets import BudgetStatus
 from bot.drafting import Draft
 from bot.prompts import PromptKind, PromptLibrary
+from bot.refinements import REFINEMENTS, TONES
 
 # Slack limits (../shared/FACTS.md): a `markdown` block's text is limited to 12,000
 # characters cumulative per message; section text to 3,000.
 MARKDOWN_LIMIT = 12_000
 SECTION_LIMIT = 3_000
+EDIT_LIMIT = 3_000  # a plain_text_input holds at most 3,000 characters
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 Payload = dict[str, Any]
@@ -118,6 +120,78 @@ def draft_messages(draft: Draft) -> list[Payload]:
         {"text": part, "blocks": [{"type": "markdown", "text": part}]} for part in parts
     ]
     messages[-1]["blocks"] += _draft_notes(draft)
+    if draft.draft_id:
+        messages[-1]["blocks"].append(preview_actions(draft))
+    return messages
+
+
+def preview_actions(draft: Draft) -> Payload:
+    """The buttons under a private preview. Values carry only the draft id."""
+    draft_id = draft.draft_id or ""
+
+    def button(action: str, label: str, style: str | None = None) -> Payload:
+        element: Payload = {
+            "type": "button",
+            "action_id": f"draft_{action}",
+            "text": {"type": "plain_text", "text": label},
+            "value": draft_id,
+        }
+        if style:
+            element["style"] = style
+        return element
+
+    elements = [button("post", "Post to channel", "primary")]
+    if draft.stop_reason in ("max_tokens", "model_context_window_exceeded"):
+        elements.append(button("continue", REFINEMENTS["continue"].label))
+    elements += [
+        button(name, REFINEMENTS[name].label) for name in ("regenerate", "shorter", "longer")
+    ]
+    elements.append(
+        {
+            "type": "static_select",
+            "action_id": "draft_tone",
+            "placeholder": {"type": "plain_text", "text": "Change tone"},
+            "options": [
+                {
+                    "text": {"type": "plain_text", "text": REFINEMENTS[tone].label},
+                    "value": f"{tone}:{draft_id}",
+                }
+                for tone in TONES
+            ],
+        }
+    )
+    if len(draft.text) <= EDIT_LIMIT:
+        elements.append(button("edit", "Edit"))
+    elements.append(button("discard", "Discard", "danger"))
+    return {"type": "actions", "block_id": "draft_actions", "elements": elements}
+
+
+def working_preview(text: str, working: str) -> Payload:
+    """The draft with a "Making it shorter…" line and no buttons, while the model works."""
+    parts = split_markdown(neutralize_mentions(text))
+    return {
+        "text": working,
+        "blocks": [
+            {"type": "markdown", "text": parts[0]},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"_{working}_"}]},
+        ],
+    }
+
+
+def posted_messages(text: str, author_id: str) -> list[Payload]:
+    """The draft as posted in the channel, attributed to the person who asked for it."""
+    parts = split_markdown(neutralize_mentions(text))
+    messages: list[Payload] = [
+        {"text": part, "blocks": [{"type": "markdown", "text": part}]} for part in parts
+    ]
+    messages[-1]["blocks"].append(
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": wording.POST_ATTRIBUTION.format(user=author_id)}
+            ],
+        }
+    )
     return messages
 
 
@@ -220,3 +294,7 @@ def budget_admin_alert(status: BudgetStatus) -> str:
         limit=status.limit.display() if status.limit else "-",
         month=status.month.start.strftime("%B %Y"),
     )
+
+
+def notice(text: str) -> Payload:
+    return _notice(text)

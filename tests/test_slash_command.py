@@ -38,7 +38,9 @@ async def test_draft_is_acked_at_once_then_delivered_privately(
         "text": "**Subject:** Q2 budget\n\nHi Alex, …",
     }
     assert posted["text"].startswith("**Subject:** Q2 budget")  # plain-text fallback
-    assert "Only you can see this draft" in str(posted["blocks"][-1])
+    assert "Only you can see this draft" in str(posted["blocks"][-2])
+    buttons = [e.get("action_id") for e in posted["blocks"][-1]["elements"]]
+    assert buttons[0] == "draft_post" and "draft_discard" in buttons
 
 
 async def test_request_shape_model_system_blocks_and_cache_breakpoints(
@@ -104,7 +106,7 @@ async def test_usage_row_holds_the_api_figures_and_no_text(
     assert "SECRET-DRAFT-TEXT" not in str(row) and "Q2 budget" not in str(row)
 
 
-@pytest.mark.parametrize("text", ["", "help", "  HELP  "])
+@pytest.mark.parametrize("text", ["help", "  HELP  ", "?"])
 async def test_help_lists_every_kind_with_an_example_and_calls_no_model(
     bot: RunningBot, fake_anthropic: FakeAnthropic, text: str
 ) -> None:

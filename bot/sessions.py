@@ -1,0 +1,175 @@
+"""Draft previews people refine with buttons: saved drafts, author-only, one action at a time.
+
+Knows nothing about Slack: handlers pass ids in and render what comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot import wording
+from bot.drafting import Draft, Drafter, DraftRequest, FollowUp
+from bot.prompts import PromptKind, PromptLibrary
+from bot.refinements import REFINEMENTS
+from bot.store import Store
+from bot.usage import TokenUsage
+
+log = logging.getLogger(__name__)
+
+
+class DraftUnavailable(Exception):
+    """The action cannot go ahead; `user_message` says why in plain words."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+@dataclass(frozen=True)
+class StoredDraft:
+    id: str
+    user_id: str
+    team_id: str | None
+    channel_id: str | None
+    kind: PromptKind
+    request: str
+    text: str
+    stop_reason: str
+    status: str
+    response_url: str | None
+
+    @property
+    def truncated(self) -> bool:
+        return self.stop_reason in ("max_tokens", "model_context_window_exceeded")
+
+
+class DraftSessions:
+    def __init__(
+        self, drafter: Drafter, store: Store, library: PromptLibrary, retention_days: int = 7
+    ) -> None:
+        self.drafter = drafter
+        self.store = store
+        self.library = library
+        self.retention = timedelta(days=retention_days)
+
+    async def create(self, request: DraftRequest, response_url: str | None = None) -> Draft:
+        """Draft (raises `DraftFailed`) and keep it, so its buttons can refine it."""
+        draft = await self.drafter.draft(request)
+        draft_id = secrets.token_hex(8)
+        self.store.save_draft(
+            {
+                "id": draft_id,
+                "user_id": request.user_id,
+                "team_id": request.team_id,
+                "channel_id": request.channel_id,
+                "kind": request.kind.name,
+                "request": request.text,
+                "text": draft.text,
+                "stop_reason": draft.stop_reason,
+                "response_url": response_url,
+            }
+        )
+        self.purge_expired()
+        return replace(draft, draft_id=draft_id)
+
+    def load(self, draft_id: str, user_id: str) -> StoredDraft:
+        row = self.store.get_draft(draft_id)
+        if row is None:
+            raise DraftUnavailable(wording.DRAFT_EXPIRED.format(days=self.retention.days))
+        if row["user_id"] != user_id:
+            raise DraftUnavailable(wording.NOT_YOUR_DRAFT.format(author=f"<@{row['user_id']}>"))
+        return self._stored(row)
+
+    def claim(self, draft_id: str, user_id: str) -> StoredDraft:
+        """Author only; and only one action at a time (a double click does nothing twice)."""
+        stored = self.load(draft_id, user_id)
+        if stored.status in ("posted", "discarded"):
+            raise DraftUnavailable(wording.DRAFT_FINISHED.format(status=stored.status))
+        if not self.store.claim_draft(draft_id):
+            raise DraftUnavailable(wording.DRAFT_BUSY)
+        return stored
+
+    def release(self, draft_id: str, status: str = "ready", **changes: Any) -> None:
+        self.store.update_draft(draft_id, status=status, **changes)
+
+    async def refine(
+        self, stored: StoredDraft, action: str, response_url: str | None = None
+    ) -> Draft:
+        """Apply a preview button (`shorter`, `continue`, …) to a draft from `claim`."""
+        refinement = REFINEMENTS[action]
+        draft_id = stored.id
+        follow_up = (
+            FollowUp(stored.text, refinement.instruction, continues=refinement.continues)
+            if refinement.instruction
+            else None
+        )
+        request = DraftRequest(
+            kind=stored.kind,
+            text=stored.request,
+            user_id=stored.user_id,
+            source=refinement.name,
+            team_id=stored.team_id,
+            channel_id=stored.channel_id,
+            follow_up=follow_up,
+        )
+        try:
+            draft = await self.drafter.draft(request)
+        except BaseException:
+            self.release(draft_id)
+            raise
+        text = stored.text + draft.text if refinement.continues else draft.text
+        draft = replace(draft, text=text, draft_id=draft_id)
+        changes: dict[str, Any] = {"text": text, "stop_reason": draft.stop_reason}
+        if response_url:
+            changes["response_url"] = response_url
+        self.release(draft_id, **changes)
+        return draft
+
+    def as_draft(self, stored: StoredDraft) -> Draft:
+        """A stored draft in the shape renderers take (no model call)."""
+        return Draft(
+            request=DraftRequest(
+                kind=stored.kind,
+                text=stored.request,
+                user_id=stored.user_id,
+                source="stored",
+                team_id=stored.team_id,
+                channel_id=stored.channel_id,
+            ),
+            text=stored.text,
+            stop_reason=stored.stop_reason,
+            usage=TokenUsage(),
+            cost=None,
+            model="",
+            request_id=None,
+            ttft_ms=None,
+            latency_ms=0,
+            usage_id=0,
+            draft_id=stored.id,
+        )
+
+    def purge_expired(self) -> int:
+        cutoff = (datetime.now(UTC) - self.retention).isoformat(timespec="microseconds")
+        purged = self.store.purge_drafts(cutoff)
+        if purged:
+            log.info("purged %d drafts older than %d days", purged, self.retention.days)
+        return purged
+
+    def _stored(self, row: dict[str, Any]) -> StoredDraft:
+        kind = self.library.find(row["kind"] or "") or self.library.default_kind
+        return StoredDraft(
+            id=row["id"],
+            user_id=row["user_id"],
+            team_id=row["team_id"],
+            channel_id=row["channel_id"],
+            kind=kind,
+            request=row["request"] or "",
+            text=row["text"] or "",
+            stop_reason=row["stop_reason"] or "end_turn",
+            status=row["status"],
+            response_url=row["response_url"],
+        )
