@@ -58,6 +58,10 @@ SCOPE_PURPOSES = {
     "files:write": "very long drafts and report files",
     "im:write": "opening a direct message for files",
     "users:read": "names in reports and recognising workspace admins",
+    "im:history": "messages people send to Draftbot directly",
+    "channels:history": "reading threads in public channels",
+    "groups:history": "reading threads in private channels",
+    "mpim:history": "reading threads in group direct messages",
 }
 
 SECRET_SETTINGS = (
@@ -367,6 +371,15 @@ def _manifest_scopes() -> tuple[list[str], str]:
     return list(FALLBACK_BOT_SCOPES), " (manifest.json not found: used the built-in list)"
 
 
+def _other_request_urls() -> str:
+    """The other app-settings pages that hold a Request URL in HTTP mode."""
+    manifest = _read_manifest() or {}
+    settings = manifest.get("settings")
+    if isinstance(settings, dict) and settings.get("event_subscriptions"):
+        return "Interactivity & Shortcuts and Event Subscriptions"
+    return "Interactivity & Shortcuts"
+
+
 def _manifest_commands() -> list[str] | None:
     manifest = _read_manifest()
     try:
@@ -408,7 +421,7 @@ async def _connection_checks(settings: Settings | None) -> list[Check]:
                 "cannot test from here.",
                 fix=f"In {SLACK_APPS}: turn Socket Mode off, and under Slash Commands → "
                 f"{settings.command} set the Request URL to https://YOUR-HOST/slack/events "
-                "(the same under Interactivity & Shortcuts). Or set SLACK_APP_TOKEN to use "
+                f"(the same under {_other_request_urls()}). Or set SLACK_APP_TOKEN to use "
                 "Socket Mode, which needs no public URL.",
             )
         )

@@ -166,3 +166,7 @@ EDIT_TOO_LONG = (
 EDIT_EMPTY = "The draft is empty. Write something, or close this form to keep the original."
 
 FORM_DETAILS_TOO_SHORT = "Tell Draftbot a little more: what is it about, and who is it for?"
+
+READING_CONVERSATION = "Reading the conversation…"
+
+SUMMARIZE_REQUEST = "summary of this Slack conversation"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -14,7 +15,8 @@ from bot import wording
 from bot.budgets import ThresholdAlerts
 from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.services import Services
-from handlers import render, spending, views
+from bot.threads import find_permalink
+from handlers import render, shortcuts, spending, views
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,26 @@ async def handle_draft_command(
     if route.needs_details:
         await ack(text=render.needs_details_text(route.kind, slash))
         return
+    link = find_permalink(route.text)
+    if link is not None:
+        # A link to a Slack message: read that conversation and draft from it.
+        await ack(text=wording.READING_CONVERSATION)
+        linked = await shortcuts.request_with_conversation(
+            services,
+            client,
+            respond,
+            kind=route.kind,
+            text=route.text,
+            ref=link,
+            user_id=command["user_id"],
+            team_id=command.get("team_id"),
+            source="slash",
+        )
+        if linked is not None:
+            # Post where /draft was typed, not where the conversation was.
+            linked = replace(linked, channel_id=command.get("channel_id"))
+            await draft_and_deliver(services, linked, respond, client)
+        return
     # Slack shows "operation_timeout" unless we answer within 3 s: ack first, draft after.
     await ack(text=render.working_text(route.kind))
     request = DraftRequest(
@@ -87,7 +109,9 @@ async def draft_and_deliver(
     """Draft and show the private preview: via the response_url when there is one,
     otherwise in the person's DM with Draftbot (forms opened from the Home tab)."""
     if respond is not None and not announced:
-        await respond(response_type="ephemeral", text=render.working_text(request.kind))
+        await respond(
+            response_type="ephemeral", replace_original=True, text=render.working_text(request.kind)
+        )
     try:
         draft = await services.sessions.create(request, respond.response_url if respond else None)
         messages = render.draft_messages(draft)
