@@ -18,7 +18,7 @@ from bot.config import DEFAULT_PROMPTS_DIR, Settings, load_settings
 from bot.llm import RetryPolicy
 from bot.services import Services, build_services
 from tests.fakes.anthropic import FakeAnthropic
-from tests.fakes.signing import sign_request, slash_command_body
+from tests.fakes.signing import interactive_body, sign_request, slash_command_body
 from tests.fakes.slack import FakeSlack
 
 BOT_TOKEN = "xoxb-test-token"
@@ -129,6 +129,14 @@ class RunningBot:
             is_json = r.content_type == "application/json"
             parsed = await r.json() if is_json else {"text": raw} if raw else {}
             return SlashReply(r.status, parsed, seconds, response_url)
+
+    async def interact(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Send an interactive payload (button, modal, shortcut) as Slack would: signed."""
+        body = interactive_body(payload)
+        headers = sign_request(body, SIGNING_SECRET)
+        async with self.session.post(f"{self.url}/slack/events", data=body, headers=headers) as r:
+            await r.read()
+            return r.status, (await r.json() if r.content_type == "application/json" else {})
 
     def usage_rows(self, **where: Any) -> list[dict[str, Any]]:
         return self.services.store.usage_rows(**where)
