@@ -53,6 +53,7 @@ def cli() -> None:
       draftbot kinds
       draftbot report --period last-month
       draftbot budget set U012AB3CD 25
+      draftbot doctor
     """
 
 
@@ -332,6 +333,23 @@ def _budgets() -> Budgets:
     store = Store(settings.database_path)
     prices = _or_exit(lambda: load_price_table(settings.prices_file))
     return Budgets(store, prices, settings.user_monthly_budget_usd)
+
+
+@cli.command()
+def doctor() -> None:
+    """Check settings, Slack, Anthropic, prompts and the database; say how to fix problems.
+
+    Exits with status 0 only when every check passes (warnings, marked !, do not fail).
+
+    \b
+    Example:
+      draftbot doctor
+    """
+    from bot.doctor import render_checks, run_checks
+
+    checks = asyncio.run(run_checks())
+    click.echo(render_checks(checks))
+    sys.exit(0 if all(check.ok for check in checks) else 1)
 
 
 def _usage_line(draft: Draft) -> str:

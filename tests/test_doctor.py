@@ -4,12 +4,14 @@ without ever printing a secret."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_PROMPTS_DIR
+from bot.config import DEFAULT_PROMPTS_DIR, PROJECT_ROOT
 from bot.doctor import Check, render_checks, run_checks
 from tests.conftest import API_KEY, APP_TOKEN, BOT_TOKEN, SIGNING_SECRET
 from tests.fakes.anthropic import FakeAnthropic
@@ -18,8 +20,8 @@ from tests.fakes.slack import FakeSlack
 WRONG_BOT_TOKEN = "xoxb-wrong-bot-token-123"
 WRONG_APP_TOKEN = "xapp-wrong-app-token-456"
 WRONG_API_KEY = "sk-ant-wrong-key-789"
-SECRETS = (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, API_KEY, WRONG_BOT_TOKEN, WRONG_APP_TOKEN)
-SECRETS += (WRONG_API_KEY,)
+SECRETS: tuple[str, ...] = (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, API_KEY)
+SECRETS += (WRONG_BOT_TOKEN, WRONG_APP_TOKEN, WRONG_API_KEY)
 
 
 async def doctor(env: dict[str, str]) -> tuple[dict[str, Check], str]:
@@ -31,6 +33,17 @@ async def doctor(env: dict[str, str]) -> tuple[dict[str, Check], str]:
     names = [check.name for check in checks]
     assert len(names) == len(set(names)), names
     return {check.name: check for check in checks}, report
+
+
+def manifest_scopes() -> list[str]:
+    manifest = json.loads((PROJECT_ROOT / "manifest.json").read_text())
+    return list(manifest["oauth_config"]["scopes"]["bot"])
+
+
+@pytest.fixture(autouse=True)
+def installed_app(fake_slack: FakeSlack) -> None:
+    """The bot token has exactly the scopes manifest.json asks for, as after an install."""
+    fake_slack.scopes = manifest_scopes()
 
 
 def failed(checks: dict[str, Check]) -> set[str]:
@@ -82,14 +95,17 @@ async def test_a_working_setup_passes_every_check(env: dict[str, str]) -> None:
 async def test_settings_come_from_dotenv_like_the_app(
     env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in env:  # load_dotenv writes to os.environ: make monkeypatch undo it
+    # Start from an environment without Draftbot settings; load_dotenv writes to os.environ,
+    # so every name goes through monkeypatch, which restores it afterwards.
+    read_by_draftbot = ("SLACK_", "ANTHROPIC_", "DRAFTBOT_", "DATABASE_URL", "PORT", "ADMIN_")
+    for name in {*env, *(key for key in os.environ if key.startswith(read_by_draftbot))}:
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("".join(f"{key}={value}\n" for key, value in env.items()))
     checks = await run_checks()
     assert [check.name for check in checks if not check.ok] == []
-    assert render_checks(checks).endswith(f"All {len(checks)} checks passed.")
+    assert f"All {len(checks)} checks passed." in render_checks(checks)
 
 
 async def test_empty_environment_names_missing_settings_and_still_checks_prompts(
@@ -129,7 +145,7 @@ async def test_revoked_bot_token_says_reinstall(env: dict[str, str], fake_slack:
 async def test_missing_scope_is_named_with_where_to_add_it(
     env: dict[str, str], fake_slack: FakeSlack
 ) -> None:
-    fake_slack.scopes = ["commands", "chat:write", "files:write", "im:write"]
+    fake_slack.scopes = [scope for scope in manifest_scopes() if scope != "users:read"]
     checks, _ = await doctor(env)
     assert failed(checks) == {"Slack scopes"}
     scopes = checks["Slack scopes"]

@@ -80,6 +80,7 @@ async def test_a_link_in_draft_summary_does_the_same(
     reply = await bot.slash(f"summary <{link}>", channel_id="C0HERE")
     assert reply.body["text"] == "Reading the conversation…"
     working, preview = await wait(fake_slack, reply.response_url, 2)
+    assert working["text"] == "Drafting your summary…"
     assert preview["blocks"][-1]["type"] == "actions"
     [request] = fake_anthropic.message_requests()
     assert request.body is not None
