@@ -13,6 +13,7 @@ from typing import Any
 
 from bot import wording
 from bot.drafting import Draft, Drafter, DraftRequest, FollowUp
+from bot.llm import TextCallback
 from bot.prompts import PromptKind, PromptLibrary
 from bot.refinements import REFINEMENTS
 from bot.store import Store
@@ -56,9 +57,14 @@ class DraftSessions:
         self.library = library
         self.retention = timedelta(days=retention_days)
 
-    async def create(self, request: DraftRequest, response_url: str | None = None) -> Draft:
+    async def create(
+        self,
+        request: DraftRequest,
+        response_url: str | None = None,
+        on_text: TextCallback | None = None,
+    ) -> Draft:
         """Draft (raises `DraftFailed`) and keep it, so its buttons can refine it."""
-        draft = await self.drafter.draft(request)
+        draft = await self.drafter.draft(request, on_text=on_text)
         draft_id = secrets.token_hex(8)
         self.store.save_draft(
             {

@@ -193,6 +193,10 @@ class Store:
             if_not_exists=True,
         )
         self.db.table("drafts").create_index(["updated_at"], if_not_exists=True)
+        # Slack retries event deliveries: remember which messages were already answered.
+        self.db.table("handled_events").create(
+            {"key": str, "handled_at": str}, pk="key", if_not_exists=True
+        )
         self.db.table("budget_alerts").create(
             {"user_id": str, "month": str, "audience": str, "sent_at": str},
             pk=("user_id", "month", "audience"),
@@ -394,7 +398,16 @@ class Store:
 
     def purge_drafts(self, older_than: str) -> int:
         cursor = self.db.execute("delete from drafts where updated_at < ?", [older_than])
+        self.db.execute("delete from handled_events where handled_at < ?", [older_than])
         return cursor.rowcount
+
+    def first_time(self, key: str) -> bool:
+        """True the first time `key` is seen: makes retried Slack events harmless."""
+        cursor = self.db.execute(
+            "insert or ignore into handled_events (key, handled_at) values (?, ?)",
+            [key, utc_now_iso()],
+        )
+        return cursor.rowcount == 1
 
     def close(self) -> None:
         self.db.close()

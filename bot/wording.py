@@ -170,3 +170,16 @@ FORM_DETAILS_TOO_SHORT = "Tell Draftbot a little more: what is it about, and who
 READING_CONVERSATION = "Reading the conversation…"
 
 SUMMARIZE_REQUEST = "summary of this Slack conversation"
+
+CHOOSE_CHANNEL = "Choose the channel to post this draft in."
+
+HOME_INTRO = (
+    "Draftbot writes first drafts for you with Claude: emails, summaries, messages, "
+    "formulas and more. Type `{command}` and what you need in any channel, write to me here "
+    "in *Messages*, or use the form."
+)
+
+HOME_TIPS = (
+    "Tips: say who it's for, the tone and the length. Use *Summarize thread* from any "
+    "message's ⋮ menu. `{command} usage` shows your month."
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
-from handlers import actions, commands, shortcuts, views
+from handlers import actions, commands, home, messages, shortcuts, views
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -13,3 +13,5 @@ def register(app: AsyncApp, services: Services) -> None:
     actions.register(app, services)
     views.register(app, services)
     shortcuts.register(app, services)
+    home.register(app, services)
+    messages.register(app, services)

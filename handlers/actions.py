@@ -47,6 +47,17 @@ def register(app: AsyncApp, services: Services) -> None:
         client: AsyncWebClient,
     ) -> None:
         await ack()
+        try:
+            stored = services.sessions.load(action["value"], body["user"]["id"])
+        except DraftUnavailable as refusal:
+            await tell(respond, refusal.user_message)
+            return
+        if not stored.channel_id:  # written in the Messages tab: ask where it should go
+            await client.views_open(
+                trigger_id=body["trigger_id"],
+                view=views.choose_channel_modal(stored.id, body.get("response_url")),
+            )
+            return
         problem = await post_to_channel(services, body["user"]["id"], action["value"], client)
         if problem:
             await tell(respond, problem)

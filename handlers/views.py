@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 FORM_CALLBACK = "draft_form"
 EDIT_CALLBACK = "draft_edit_modal"
+CHANNEL_CALLBACK = "draft_choose_channel"
 TONES = ("Neutral", "Friendly", "Formal", "Firm", "Enthusiastic", "Apologetic")
 LENGTHS = ("Short", "Medium", "Long")
 
@@ -147,6 +148,26 @@ def edit_modal(draft_id: str, text: str, response_url: str | None) -> dict[str, 
     }
 
 
+def choose_channel_modal(draft_id: str, response_url: str | None) -> dict[str, Any]:
+    """For drafts written in the Messages tab: where should this go?"""
+    return {
+        "type": "modal",
+        "callback_id": CHANNEL_CALLBACK,
+        "title": _text("Post draft"),
+        "submit": _text("Post"),
+        "close": _text("Cancel"),
+        "private_metadata": json.dumps({"draft_id": draft_id, "response_url": response_url}),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "channel",
+                "label": _text(wording.CHOOSE_CHANNEL),
+                "element": {"type": "conversations_select", "action_id": "value"},
+            }
+        ],
+    }
+
+
 def form_request_text(kind: str, values: dict[str, Any]) -> str:
     """The form's answers as one request, in the words a person would type."""
 
@@ -216,5 +237,27 @@ def register(app: AsyncApp, services: Services) -> None:
                 replace_original=True, text=wording.POSTED.format(channel=channel)
             )
 
+    async def on_choose_channel(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        from handlers.actions import post_to_channel
+
+        meta = json.loads(view.get("private_metadata") or "{}")
+        channel = view["state"]["values"]["channel"]["value"].get("selected_conversation")
+        user_id = body["user"]["id"]
+        stored = services.store.get_draft(meta["draft_id"])
+        if stored is not None and stored["user_id"] == user_id and channel:
+            services.store.update_draft(meta["draft_id"], channel_id=channel)
+        problem = await post_to_channel(services, user_id, meta["draft_id"], client)
+        if problem:
+            await ack(response_action="errors", errors={"channel": problem})
+            return
+        await ack()
+        if meta.get("response_url"):
+            await AsyncRespond(response_url=meta["response_url"])(
+                replace_original=True, text=wording.POSTED.format(channel=channel)
+            )
+
     app.view(FORM_CALLBACK)(on_form)
     app.view(EDIT_CALLBACK)(on_edit)
+    app.view(CHANNEL_CALLBACK)(on_choose_channel)
