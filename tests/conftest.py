@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -137,6 +138,25 @@ class RunningBot:
         async with self.session.post(f"{self.url}/slack/events", data=body, headers=headers) as r:
             await r.read()
             return r.status, (await r.json() if r.content_type == "application/json" else {})
+
+    async def event(self, event: dict[str, Any], *, retry_num: int | None = None) -> int:
+        """Deliver an Events API callback as Slack would (signed JSON; retries flagged)."""
+        envelope = {
+            "token": "legacy-token",
+            "team_id": "T0001",
+            "api_app_id": "A0001",
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{abs(hash(json.dumps(event, sort_keys=True))) % 10**10}",
+            "event_time": int(time.time()),
+        }
+        body = json.dumps(envelope).encode()
+        headers = {**sign_request(body, SIGNING_SECRET), "Content-Type": "application/json"}
+        if retry_num is not None:
+            headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "timeout"}
+        async with self.session.post(f"{self.url}/slack/events", data=body, headers=headers) as r:
+            await r.read()
+            return r.status
 
     def usage_rows(self, **where: Any) -> list[dict[str, Any]]:
         return self.services.store.usage_rows(**where)
