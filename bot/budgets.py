@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from bot.pricing import Cost, PriceTable
 from bot.reports import Period, month_of
-from bot.store import Store
+from bot.storage import Storage
 
 NOTICE_AT = Decimal("0.8")  # tell the user (once a month) and the admins at 80 %
 # A reservation older than this was left by a process that died mid-draft: ignore it.
@@ -78,7 +78,7 @@ class ThresholdAlerts:
 class Budgets:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         prices: PriceTable,
         default_monthly_usd: Decimal | None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),

@@ -65,7 +65,7 @@ class Settings:
     anthropic_base_url: str | None
     model: str
     command: str
-    database_path: str
+    database_path: str  # the SQLite file; "" for PostgreSQL
     port: int
     admin_user_ids: frozenset[str]
     prompts_dir: Path
@@ -74,6 +74,7 @@ class Settings:
     user_monthly_budget_usd: Decimal | None = None  # None: unlimited
     alert_channel: str | None = None
     draft_retention_days: int = 7
+    database_url: str = "sqlite:///draftbot.db"
 
     @property
     def socket_mode(self) -> bool:
@@ -152,10 +153,11 @@ def load_settings(
     database_url = env.get("DATABASE_URL") or "sqlite:///draftbot.db"
     if database_url.startswith("sqlite:///") and len(database_url) > len("sqlite:///"):
         database_path = database_url.removeprefix("sqlite:///")
-    else:
+    elif not re.match(r"postgres(ql)?://[^/]", database_url):
         problems.append(
-            "DATABASE_URL must look like sqlite:///draftbot.db (relative path) or "
-            "sqlite:////var/lib/draftbot/draftbot.db (absolute path)."
+            "DATABASE_URL must look like sqlite:///draftbot.db (relative path), "
+            "sqlite:////var/lib/draftbot/draftbot.db (absolute path) or "
+            "postgresql://user:password@host:5432/draftbot."
         )
 
     port = 0
@@ -235,6 +237,7 @@ def load_settings(
         user_monthly_budget_usd=budget,
         alert_channel=alert_channel,
         draft_retention_days=retention,
+        database_url=database_url,
     )
 
 

@@ -837,14 +837,7 @@ def _database_checks(settings: Settings | None) -> list[Check]:
     except (OSError, sqlite3.Error) as error:
         return [Check(name, ok=False, detail=f"Cannot open {shown}: {error}.", fix=fix)]
     try:
-        # Prove it is writable without leaving a trace: take the write lock, write, undo.
-        store.db.execute("BEGIN IMMEDIATE")
-        try:
-            store.db.execute("CREATE TABLE draftbot_doctor_scratch (x INTEGER)")
-            store.db.execute("INSERT INTO draftbot_doctor_scratch VALUES (1)")
-        finally:
-            store.db.execute("ROLLBACK")
-        rows = int(store.db.execute("SELECT count(*) FROM usage").fetchone()[0])
+        rows = store.check_writable()
     except sqlite3.Error as error:
         return [Check(name, ok=False, detail=f"{shown} is not writable: {error}.", fix=fix)]
     finally:

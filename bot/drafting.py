@@ -24,7 +24,8 @@ from bot.llm import (
 )
 from bot.pricing import Cost, PriceTable
 from bot.prompts import PromptKind, PromptLibrary
-from bot.store import Store, UsageRecord
+from bot.storage import Storage
+from bot.store import UsageRecord
 from bot.usage import TokenUsage
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class Drafter:
         self,
         *,
         model_client: ModelClient,
-        store: Store,
+        store: Storage,
         library: PromptLibrary,
         prices: PriceTable,
         default_model: str,

@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.store import Store
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ NAME_CACHE_TTL = timedelta(days=7)
 
 class People:
     def __init__(
-        self, store: Store, client: AsyncWebClient | None, admin_user_ids: frozenset[str]
+        self, store: Storage, client: AsyncWebClient | None, admin_user_ids: frozenset[str]
     ) -> None:
         self.store = store
         self.client = client  # None: no Slack (terminal use): cached names only

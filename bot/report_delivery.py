@@ -16,7 +16,7 @@ from bot.people import People
 from bot.pricing import PriceTable
 from bot.report_formats import summary_blocks, summary_text, to_csv
 from bot.reports import Period, Report, build_report, with_names
-from bot.store import Store
+from bot.storage import Storage
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class UsageReports:
 
 
 async def build_usage_reports(
-    store: Store, prices: PriceTable, people: People, period: Period
+    store: Storage, prices: PriceTable, people: People, period: Period
 ) -> UsageReports:
     by_user = build_report(store, prices, period, "user")
     names = await people.names([row.key for row in by_user.rows])

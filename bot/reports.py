@@ -17,7 +17,8 @@ from typing import TypedDict, get_args
 import numpy as np
 
 from bot.pricing import Cost, PriceTable
-from bot.store import GroupBy, IntArray, Store
+from bot.storage import Storage
+from bot.store import GroupBy, IntArray
 from bot.usage import TokenUsage
 
 PERIOD_NAMES = ("this-month", "last-month", "last-7-days", "today")
@@ -158,7 +159,7 @@ class Report:
 
 
 def build_report(
-    store: Store,
+    store: Storage,
     prices: PriceTable,
     period: Period,
     group_by: GroupBy = "user",

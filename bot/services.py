@@ -18,14 +18,14 @@ from bot.people import People
 from bot.pricing import PriceTable, load_price_table
 from bot.prompts import PromptLibrary, load_prompts
 from bot.sessions import DraftSessions
-from bot.store import Store
+from bot.storage import Storage, open_store
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
     library: PromptLibrary
-    store: Store
+    store: Storage
     prices: PriceTable
     budgets: Budgets
     drafter: Drafter
@@ -51,7 +51,7 @@ def build_slack_client(settings: Settings) -> AsyncWebClient | None:
 
 def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) -> Services:
     library = load_prompts(settings.prompts_dir)
-    store = Store(settings.database_path)
+    store = open_store(settings.database_url)
     prices = load_price_table(settings.prices_file)
     budgets = Budgets(store, prices, settings.user_monthly_budget_usd)
     model_client = ModelClient(

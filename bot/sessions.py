@@ -16,7 +16,7 @@ from bot.drafting import Draft, Drafter, DraftRequest, FollowUp
 from bot.llm import TextCallback
 from bot.prompts import PromptKind, PromptLibrary
 from bot.refinements import REFINEMENTS
-from bot.store import Store
+from bot.storage import Storage
 from bot.usage import TokenUsage
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class StoredDraft:
 
 class DraftSessions:
     def __init__(
-        self, drafter: Drafter, store: Store, library: PromptLibrary, retention_days: int = 7
+        self, drafter: Drafter, store: Storage, library: PromptLibrary, retention_days: int = 7
     ) -> None:
         self.drafter = drafter
         self.store = store

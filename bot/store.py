@@ -409,6 +409,16 @@ class Store:
         )
         return cursor.rowcount == 1
 
+    def check_writable(self) -> int:
+        """Prove the database takes writes, leaving no trace; return the usage row count."""
+        self.db.execute("BEGIN IMMEDIATE")  # takes the write lock
+        try:
+            self.db.execute("create table draftbot_probe (x integer)")
+            self.db.execute("insert into draftbot_probe values (1)")
+        finally:
+            self.db.execute("ROLLBACK")
+        return int(self.db.execute("select count(*) from usage").fetchone()[0])
+
     def close(self) -> None:
         self.db.close()
 
