@@ -75,6 +75,9 @@ class Settings:
     alert_channel: str | None = None
     draft_retention_days: int = 7
     database_url: str = "sqlite:///draftbot.db"
+    max_concurrency: int = 100
+    shutdown_grace_seconds: float = 25.0
+    log_format: Literal["text", "json"] = "text"
 
     @property
     def socket_mode(self) -> bool:
@@ -217,6 +220,29 @@ def load_settings(
             f"not {retention_text!r}."
         )
 
+    concurrency_text = env.get("DRAFTBOT_MAX_CONCURRENCY") or "100"
+    concurrency = int(concurrency_text) if concurrency_text.isdigit() else 0
+    if concurrency < 1:
+        problems.append(
+            "DRAFTBOT_MAX_CONCURRENCY must be a whole number, 1 or more (model calls in "
+            f"flight at once), not {concurrency_text!r}."
+        )
+
+    grace_text = env.get("DRAFTBOT_SHUTDOWN_GRACE_SECONDS") or "25"
+    try:
+        grace = float(grace_text)
+    except ValueError:
+        grace = -1.0
+    if not 0 <= grace <= 3600:
+        problems.append(
+            "DRAFTBOT_SHUTDOWN_GRACE_SECONDS must be a number of seconds such as 25, "
+            f"not {grace_text!r}."
+        )
+
+    log_format = (env.get("LOG_FORMAT") or "text").lower()
+    if log_format not in ("text", "json"):
+        problems.append(f"LOG_FORMAT must be text or json, not {log_format!r}.")
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -238,6 +264,9 @@ def load_settings(
         alert_channel=alert_channel,
         draft_retention_days=retention,
         database_url=database_url,
+        max_concurrency=concurrency,
+        shutdown_grace_seconds=grace,
+        log_format="json" if log_format == "json" else "text",
     )
 
 

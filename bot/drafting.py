@@ -14,6 +14,7 @@ from typing import Any
 from bot import wording
 from bot.budgets import Budgets, BudgetStatus, OverBudget, ThresholdAlerts
 from bot.config import CacheTTL
+from bot.gate import QueuedCallback
 from bot.llm import (
     BilledAttempt,
     Completion,
@@ -135,12 +136,17 @@ class Drafter:
             cache_ttl=self.cache_ttl,
         )
 
-    async def draft(self, request: DraftRequest, on_text: TextCallback | None = None) -> Draft:
+    async def draft(
+        self,
+        request: DraftRequest,
+        on_text: TextCallback | None = None,
+        on_queued: QueuedCallback | None = None,
+    ) -> Draft:
         """Check the budget, call the model, log usage. Raises `DraftFailed`."""
         model_request = self.model_request(request)
         reservation = self._reserve_budget(request, model_request)
         try:
-            draft = await self._call_model(request, model_request, on_text)
+            draft = await self._call_model(request, model_request, on_text, on_queued)
         finally:
             if self.budgets:
                 self.budgets.release(reservation)
@@ -172,10 +178,16 @@ class Drafter:
             raise DraftFailed(over_budget_message(status), over_budget=status) from over
 
     async def _call_model(
-        self, request: DraftRequest, model_request: ModelRequest, on_text: TextCallback | None
+        self,
+        request: DraftRequest,
+        model_request: ModelRequest,
+        on_text: TextCallback | None,
+        on_queued: QueuedCallback | None,
     ) -> Draft:
         try:
-            completion = await self.model_client.complete(model_request, on_text=on_text)
+            completion = await self.model_client.complete(
+                model_request, on_text=on_text, on_queued=on_queued
+            )
         except ModelCallError as error:
             self._record_billed_failures(request, model_request.model, error.billed_failures)
             usage_id = self.store.record_usage(

@@ -29,10 +29,12 @@ from tenacity.stop import stop_base
 
 from bot import wording
 from bot.config import CacheTTL
+from bot.gate import ModelGate, QueuedCallback
 from bot.usage import TokenUsage
 
 log = logging.getLogger(__name__)
 
+DEFAULT_MAX_IN_FLIGHT = 100
 # Statuses worth another try: timeouts, conflicts, rate limits and server trouble.
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 # Error types that can arrive inside a 200 stream (`event: error`) and are transient.
@@ -137,15 +139,24 @@ class _AttemptLog:
 
 
 class ModelClient:
-    def __init__(self, client: anthropic.AsyncAnthropic, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        client: anthropic.AsyncAnthropic,
+        policy: RetryPolicy | None = None,
+        gate: ModelGate | None = None,
+    ) -> None:
         self._client = client
         self.policy = policy or RetryPolicy()
+        self.gate = gate or ModelGate(DEFAULT_MAX_IN_FLIGHT)
 
     async def aclose(self) -> None:
         await self._client.close()
 
     async def complete(
-        self, request: ModelRequest, on_text: TextCallback | None = None
+        self,
+        request: ModelRequest,
+        on_text: TextCallback | None = None,
+        on_queued: QueuedCallback | None = None,
     ) -> Completion:
         """Stream one completion, retrying transient failures; raise `ModelCallError`."""
         attempt_log = _AttemptLog()
@@ -163,7 +174,8 @@ class ModelClient:
             async for attempt in retrying:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    return await self._attempt(request, attempt_log, attempts, on_text)
+                    async with self.gate.slot(on_queued if attempts == 1 else None):
+                        return await self._attempt(request, attempt_log, attempts, on_text)
         except Exception as error:
             raise _to_model_call_error(error, attempts, attempt_log) from error
         raise AssertionError("unreachable: tenacity either returns or raises")
@@ -185,6 +197,7 @@ class ModelClient:
                 messages=request.messages,  # type: ignore[arg-type]
             ) as stream:
                 request_id = stream.request_id
+                self.gate.observe(stream.response.headers)
                 async for event in stream:
                     if event.type == "message_start":
                         usage = _usage_from(event.message.usage, request.cache_ttl)

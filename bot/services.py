@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.budgets import Budgets
 from bot.config import Settings
 from bot.drafting import Drafter
+from bot.gate import ModelGate
 from bot.llm import ModelClient, RetryPolicy, build_anthropic_client
 from bot.people import People
 from bot.pricing import PriceTable, load_price_table
@@ -57,6 +58,7 @@ def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) 
     model_client = ModelClient(
         build_anthropic_client(settings.anthropic_api_key, settings.anthropic_base_url),
         retry_policy,
+        ModelGate(settings.max_concurrency),
     )
     drafter = Drafter(
         model_client=model_client,

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot import wording
 from bot.drafting import Draft, Drafter, DraftRequest, FollowUp
+from bot.gate import QueuedCallback
 from bot.llm import TextCallback
 from bot.prompts import PromptKind, PromptLibrary
 from bot.refinements import REFINEMENTS
@@ -62,9 +63,10 @@ class DraftSessions:
         request: DraftRequest,
         response_url: str | None = None,
         on_text: TextCallback | None = None,
+        on_queued: QueuedCallback | None = None,
     ) -> Draft:
         """Draft (raises `DraftFailed`) and keep it, so its buttons can refine it."""
-        draft = await self.drafter.draft(request, on_text=on_text)
+        draft = await self.drafter.draft(request, on_text=on_text, on_queued=on_queued)
         draft_id = secrets.token_hex(8)
         self.store.save_draft(
             {

@@ -183,3 +183,8 @@ HOME_TIPS = (
     "Tips: say who it's for, the tone and the length. Use *Summarize thread* from any "
     "message's ⋮ menu. `{command} usage` shows your month."
 )
+
+QUEUED = (
+    "Claude is busy with other drafts right now: yours is number {position} in the queue "
+    "and will start shortly."
+)

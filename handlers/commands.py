@@ -112,8 +112,18 @@ async def draft_and_deliver(
         await respond(
             response_type="ephemeral", replace_original=True, text=render.working_text(request.kind)
         )
+    async def on_queued(position: int) -> None:
+        if respond is not None:
+            await respond(
+                response_type="ephemeral",
+                replace_original=True,
+                text=wording.QUEUED.format(position=position),
+            )
+
     try:
-        draft = await services.sessions.create(request, respond.response_url if respond else None)
+        draft = await services.sessions.create(
+            request, respond.response_url if respond else None, on_queued=on_queued
+        )
         messages = render.draft_messages(draft)
         if len(messages) > MAX_RESPONSE_MESSAGES:
             messages = await _send_as_file(client, draft, messages)
