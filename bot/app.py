@@ -66,10 +66,12 @@ async def _run_http(
 ) -> None:
     runner = web.AppRunner(build_web_app(slack_app), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, services.settings.port).start()
+    site = web.TCPSite(runner, host, services.settings.port)
+    await site.start()
     log.info("Draftbot listening on http://%s:%d%s", host, services.settings.port, EVENTS_PATH)
     await stop.wait()
-    log.info("shutting down")
+    await site.stop()  # no new requests from here on
+    await _finish_in_flight(services)
     await runner.cleanup()
 
 
@@ -78,5 +80,17 @@ async def _run_socket_mode(slack_app: AsyncApp, services: Services, stop: asynci
     await handler.connect_async()
     log.info("Draftbot connected to Slack in Socket Mode")
     await stop.wait()
-    log.info("shutting down")
+    await handler.disconnect_async()  # no new requests from here on
+    await _finish_in_flight(services)
     await handler.close_async()
+
+
+async def _finish_in_flight(services: Services) -> None:
+    """Let drafts already started finish, within the grace period (platforms usually kill
+    30 s after SIGTERM, hence the 25 s default)."""
+    grace = services.settings.shutdown_grace_seconds
+    busy = services.in_flight.count
+    log.info("shutting down: %d draft(s) in flight, waiting up to %.0f s", busy, grace)
+    if not await services.in_flight.wait_idle(grace):
+        left = services.in_flight.count
+        log.warning("%d draft(s) still running after %.0f s; stopping anyway", left, grace)

@@ -18,6 +18,7 @@ from tabulate import tabulate
 from bot.budgets import Budgets
 from bot.config import ConfigError, Settings, load_settings
 from bot.drafting import Draft, DraftFailed, DraftRequest
+from bot.logs import setup_logging
 from bot.people import People
 from bot.pricing import Cost, PriceFileError, load_price_table
 from bot.prompts import PromptError, load_prompts
@@ -68,8 +69,8 @@ def serve() -> None:
     Example:
       PORT=3000 draftbot serve
     """
-    _setup_logging(logging.INFO)
     settings = _settings_or_exit(need_slack=True)
+    setup_logging(logging.INFO, settings.log_format)
     services = _or_exit(lambda: build_services(settings))
     from bot.app import serve as serve_slack  # imports Bolt; not needed by other commands
 
@@ -90,8 +91,8 @@ def draft(kind: str, instructions: tuple[str, ...], user: str) -> None:
     Example:
       draftbot draft email "to Alex asking for a meeting about Q2 budget planning, 3 sentences"
     """
-    _setup_logging(logging.WARNING)
     settings = _settings_or_exit(need_slack=False)
+    setup_logging(logging.WARNING, settings.log_format)
     library = _or_exit(lambda: load_prompts(settings.prompts_dir))
     prompt_kind = library.find(kind)
     if prompt_kind is None:
@@ -382,14 +383,6 @@ def _or_exit(build: Callable[[], T]) -> T:
 def _fail(message: str) -> NoReturn:
     click.echo(f"Draftbot cannot start: {message}", err=True)
     sys.exit(2)
-
-
-def _setup_logging(level: int) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    for noisy in ("httpx2", "httpcore", "slack_bolt", "slack_sdk"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
 def main() -> None:

@@ -202,17 +202,22 @@ class Drafter:
                 )
             )
             log.error(
-                "draft failed user=%s kind=%s model=%s category=%s status=%s attempts=%d "
-                "request_id=%s usage_id=%d detail=%s",
-                request.user_id,
-                request.kind.name,
-                model_request.model,
-                error.category.value,
-                error.status,
-                error.attempts,
-                error.request_id,
-                usage_id,
-                error.detail,
+                "draft failed",
+                extra={
+                    "fields": {
+                        "user": request.user_id,
+                        "kind": request.kind.name,
+                        "source": request.source,
+                        "model": model_request.model,
+                        "category": error.category.value,
+                        "status": error.status,
+                        "attempts": error.attempts,
+                        "latency_ms": error.latency_ms,
+                        "request_id": error.request_id,
+                        "usage_id": usage_id,
+                        "detail": error.detail,
+                    }
+                },
             )
             raise DraftFailed(
                 error.user_message, reference=error.request_id, usage_id=usage_id
@@ -238,22 +243,26 @@ class Drafter:
             )
         )
         log.info(
-            "draft ok user=%s kind=%s model=%s input=%d output=%d cache_write=%d cache_read=%d "
-            "cost=%s stop=%s latency_ms=%d ttft_ms=%s attempts=%d request_id=%s usage_id=%d",
-            request.user_id,
-            request.kind.name,
-            completion.model,
-            usage.input_tokens,
-            usage.output_tokens,
-            usage.cache_creation_input_tokens,
-            usage.cache_read_input_tokens,
-            cost.display() if cost else "price-unknown",
-            completion.stop_reason,
-            completion.latency_ms,
-            completion.ttft_ms,
-            completion.attempts,
-            completion.request_id,
-            usage_id,
+            "draft ok",
+            extra={
+                "fields": {
+                    "user": request.user_id,
+                    "kind": request.kind.name,
+                    "source": request.source,
+                    "model": completion.model,
+                    "input_tokens": usage.input_tokens,
+                    "output_tokens": usage.output_tokens,
+                    "cache_write_tokens": usage.cache_creation_input_tokens,
+                    "cache_read_tokens": usage.cache_read_input_tokens,
+                    "cost_usd": cost.exact() if cost else "unknown",
+                    "stop_reason": completion.stop_reason,
+                    "latency_ms": completion.latency_ms,
+                    "ttft_ms": completion.ttft_ms,
+                    "attempts": completion.attempts,
+                    "request_id": completion.request_id,
+                    "usage_id": usage_id,
+                }
+            },
         )
         text = _DRAFT_TAGS.sub("", completion.text)
         if completion.stop_reason not in TRUNCATED_STOP_REASONS:

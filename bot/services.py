@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
@@ -14,6 +14,7 @@ from bot.budgets import Budgets
 from bot.config import Settings
 from bot.drafting import Drafter
 from bot.gate import ModelGate
+from bot.inflight import InFlight
 from bot.llm import ModelClient, RetryPolicy, build_anthropic_client
 from bot.people import People
 from bot.pricing import PriceTable, load_price_table
@@ -33,6 +34,7 @@ class Services:
     sessions: DraftSessions
     people: People
     slack_client: AsyncWebClient | None  # None when no Slack token is configured
+    in_flight: InFlight = field(default_factory=InFlight)  # drafts started, for shutdown
 
     async def aclose(self) -> None:
         await self.drafter.model_client.aclose()

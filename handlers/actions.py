@@ -135,7 +135,8 @@ async def refine(
         replace_original=True, **render.working_preview(stored.text, REFINEMENTS[name].working)
     )
     try:
-        draft = await sessions.refine(stored, name, body.get("response_url"))
+        async with services.in_flight.track():
+            draft = await sessions.refine(stored, name, body.get("response_url"))
         messages = render.draft_messages(draft)
     except DraftFailed as failure:
         messages = _previous_with_failure(services, stored, failure)

@@ -108,10 +108,23 @@ async def draft_and_deliver(
 ) -> None:
     """Draft and show the private preview: via the response_url when there is one,
     otherwise in the person's DM with Draftbot (forms opened from the Home tab)."""
+    async with services.in_flight.track():
+        await _draft_and_deliver(services, request, respond, client, announced=announced)
+
+
+async def _draft_and_deliver(
+    services: Services,
+    request: DraftRequest,
+    respond: AsyncRespond | None,
+    client: AsyncWebClient,
+    *,
+    announced: bool,
+) -> None:
     if respond is not None and not announced:
         await respond(
             response_type="ephemeral", replace_original=True, text=render.working_text(request.kind)
         )
+
     async def on_queued(position: int) -> None:
         if respond is not None:
             await respond(

@@ -54,7 +54,8 @@ def register(app: AsyncApp, services: Services) -> None:
         # Slack redelivers events it thinks were missed: answer each message once.
         if not services.store.first_time(f"im:{event['channel']}:{event['ts']}"):
             return
-        await answer_direct_message(services, client, event, text)
+        async with services.in_flight.track():
+            await answer_direct_message(services, client, event, text)
 
     app.event("message")(on_message)
 
