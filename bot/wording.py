@@ -13,8 +13,9 @@ NEEDS_DETAILS = (
 )
 
 TRUNCATED = (
-    "This draft was cut off because it reached the length limit for a {kind} "
-    "({max_tokens:,} tokens). Ask for a shorter version, or split the request into parts."
+    "This draft was cut off because it reached the length limit for {kind} drafts "
+    "({max_tokens:,} tokens). Click *Continue* to get the rest, ask for a shorter version, "
+    "or split the request into parts."
 )
 
 CONTEXT_FULL = (
