@@ -125,3 +125,14 @@ def test_budget_set_list_unset(report_env: dict) -> None:
     assert "Nobody has a budget of their own." in run(["budget", "list"], env).output
     bad = CliRunner().invoke(cli, ["budget", "set", "U0ALEX", "lots"], env=env)
     assert bad.exit_code == 2 and "USD must be an amount" in bad.output
+
+
+def test_doctor_exit_status(report_env: dict, env: dict, fake_slack: FakeSlack) -> None:
+    manifest = json.loads((Path(__file__).parent.parent / "manifest.json").read_text())
+    fake_slack.scopes = manifest["oauth_config"]["scopes"]["bot"]
+    good = CliRunner().invoke(cli, ["doctor"], env=env)
+    assert good.exit_code == 0, good.output
+    assert "All 11 checks passed." in good.output  # HTTP mode adds the Request URL check
+    bad = CliRunner().invoke(cli, ["doctor"], env={**env, "ANTHROPIC_API_KEY": "sk-ant-wrong"})
+    assert bad.exit_code == 1
+    assert "Anthropic rejected ANTHROPIC_API_KEY" in bad.output and "sk-ant-wrong" not in bad.output
