@@ -205,10 +205,7 @@ class Drafter:
                 "draft failed",
                 extra={
                     "fields": {
-                        "user": request.user_id,
-                        "kind": request.kind.name,
-                        "source": request.source,
-                        "model": model_request.model,
+                        **_request_fields(request, model_request.model),
                         "category": error.category.value,
                         "status": error.status,
                         "attempts": error.attempts,
@@ -246,10 +243,7 @@ class Drafter:
             "draft ok",
             extra={
                 "fields": {
-                    "user": request.user_id,
-                    "kind": request.kind.name,
-                    "source": request.source,
-                    "model": completion.model,
+                    **_request_fields(request, completion.model),
                     "input_tokens": usage.input_tokens,
                     "output_tokens": usage.output_tokens,
                     "cache_write_tokens": usage.cache_creation_input_tokens,
@@ -298,6 +292,16 @@ class Drafter:
                     request_id=failure.request_id,
                 )
             )
+
+
+def _request_fields(request: DraftRequest, model: str) -> dict[str, str]:
+    """Who asked for what: the start of every log line about a model request."""
+    return {
+        "user": request.user_id,
+        "kind": request.kind.name,
+        "source": request.source,
+        "model": model,
+    }
 
 
 def over_budget_message(status: BudgetStatus, admins: str = "your Draftbot admin") -> str:
