@@ -54,11 +54,17 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
     assert "xoxp-wrong-kind" not in result.stderr
 
 
-def test_help_explains_each_subcommand(tmp_path: Path) -> None:
-    assert "serve" in run(["--help"], pythonpath(), tmp_path).stdout
-    for command in ("serve", "draft", "kinds"):
-        result = run([command, "--help"], pythonpath(), tmp_path)
-        assert result.returncode == 0 and "Example" in result.stdout
+def test_help_explains_each_subcommand() -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    overview = CliRunner().invoke(cli, ["--help"])
+    commands = ("serve", "draft", "kinds", "report", "budget", "doctor")
+    assert all(command in overview.output for command in commands)
+    for command in [*commands, "budget set", "budget list", "budget unset"]:
+        result = CliRunner().invoke(cli, [*command.split(), "--help"])
+        assert result.exit_code == 0 and "Example" in result.output, command
 
 
 def test_draft_prints_the_draft_and_its_usage_and_logs_as_cli(
