@@ -34,7 +34,8 @@ from bot.reports import (
     named_period,
 )
 from bot.services import build_services, build_slack_client
-from bot.store import GroupBy, Store
+from bot.storage import StorageUnavailable, open_store
+from bot.store import GroupBy
 
 T = TypeVar("T")
 
@@ -212,7 +213,7 @@ async def _report(
     post_to: str | None,
 ) -> str | bytes | None:
     """The rendered report, or None when it was posted to Slack instead."""
-    store = _or_exit(lambda: Store(settings.database_path))
+    store = _or_exit(lambda: open_store(settings.database_url))
     prices = _or_exit(lambda: load_price_table(settings.prices_file))
     client = build_slack_client(settings)
     people = People(store, client, settings.admin_user_ids)
@@ -331,7 +332,7 @@ def budget_list() -> None:
 
 def _budgets() -> Budgets:
     settings = _settings_or_exit(need_slack=False, need_anthropic=False)
-    store = Store(settings.database_path)
+    store = _or_exit(lambda: open_store(settings.database_url))
     prices = _or_exit(lambda: load_price_table(settings.prices_file))
     return Budgets(store, prices, settings.user_monthly_budget_usd)
 
@@ -376,7 +377,7 @@ def _settings_or_exit(*, need_slack: bool, need_anthropic: bool = True) -> Setti
 def _or_exit(build: Callable[[], T]) -> T:
     try:
         return build()
-    except (PromptError, PriceFileError) as error:
+    except (PromptError, PriceFileError, StorageUnavailable) as error:
         _fail(str(error))
 
 

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import anthropic
@@ -35,6 +36,7 @@ from bot.config import (
     load_settings,
 )
 from bot.prompts import HOUSE_STYLE_FILE, PromptKind, PromptLibrary, load_prompts
+from bot.storage import POSTGRES_SCHEMES, open_store
 from bot.store import Store
 
 __all__ = ["Check", "render_checks", "run_checks"]
@@ -813,6 +815,8 @@ async def _caching_check(
 
 def _database_checks(settings: Settings | None) -> list[Check]:
     name = "Database"
+    if settings is not None and settings.database_url.startswith(POSTGRES_SCHEMES):
+        return _check_postgres(name, settings.database_url)
     if settings is None or not settings.database_path:
         return [_not_checked(name, "DATABASE_URL needs fixing first (see above)")]
     path = Path(settings.database_path)
@@ -845,6 +849,31 @@ def _database_checks(settings: Settings | None) -> list[Check]:
     new = " (created just now: it did not exist yet)" if not existed else ""
     detail = f"{shown} is writable{new}; the usage log has {rows:,} row{'s' if rows != 1 else ''}."
     return [Check(name, ok=True, detail=detail)]
+
+
+def _check_postgres(name: str, url: str) -> list[Check]:
+    parts = urlsplit(url)
+    database = parts.path.lstrip("/") or "?"
+    shown = f"PostgreSQL database {database} on {parts.hostname}:{parts.port or 5432}"
+    try:
+        store = open_store(url)
+    except Exception as error:  # psycopg's errors: connection refused, auth, missing database
+        return [
+            Check(
+                name,
+                ok=False,
+                detail=f"Cannot open the {shown}: {type(error).__name__}.",
+                fix="Check DATABASE_URL (host, port, database name, user and password) and that "
+                "the server accepts connections from this machine.",
+            )
+        ]
+    try:
+        rows = store.check_writable()
+    finally:
+        store.close()
+    return [
+        Check(name, ok=True, detail=f"The {shown} is writable; the usage log has {rows:,} rows.")
+    ]
 
 
 # ----------------------------------------------------------------------------------- helpers

@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from bot.store import GroupBy, IntArray, Store, UsageRecord
 
@@ -58,12 +60,31 @@ class Storage(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(database_url: str) -> Storage:
-    if database_url.startswith(POSTGRES_SCHEMES):
-        from bot.store_postgres import PostgresStore  # psycopg is only needed for PostgreSQL
+class StorageUnavailable(Exception):
+    """The database cannot be opened; the message says where and what to check (no password)."""
 
-        return PostgresStore(database_url)
-    return Store(sqlite_path(database_url))
+
+def open_store(database_url: str) -> Storage:
+    try:
+        if database_url.startswith(POSTGRES_SCHEMES):
+            from bot.store_postgres import PostgresStore  # psycopg: only for PostgreSQL
+
+            return PostgresStore(database_url)
+        return Store(sqlite_path(database_url))
+    except (OSError, sqlite3.Error) as error:
+        raise StorageUnavailable(
+            f"Cannot open the SQLite database {sqlite_path(database_url)} ({error}). Check the "
+            "path in DATABASE_URL: its folder must exist or be creatable, and be writable."
+        ) from error
+    except Exception as error:  # psycopg's connection and authentication errors
+        if type(error).__module__.split(".")[0] != "psycopg":
+            raise
+        where = urlsplit(database_url)
+        raise StorageUnavailable(
+            f"Cannot connect to the PostgreSQL database {where.path.lstrip('/')} on "
+            f"{where.hostname}:{where.port or 5432} ({type(error).__name__}). Check DATABASE_URL "
+            "(host, port, database, user, password) and that the server accepts connections."
+        ) from error
 
 
 def sqlite_path(database_url: str) -> str:

@@ -177,3 +177,13 @@ def test_python_m_bot_is_the_same_program(tmp_path: Path, module: list[str]) -> 
         cwd=tmp_path,
     )
     assert result.returncode == 0 and "0.1.0" in result.stdout
+
+
+def test_an_unopenable_database_is_a_sentence_not_a_traceback(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    broken = {**env, **pythonpath(), "DATABASE_URL": "sqlite:////proc/no-such-dir/draftbot.db"}
+    result = run(["serve"], broken, tmp_path)
+    assert result.returncode == 2
+    assert "Cannot open the SQLite database /proc/no-such-dir/draftbot.db" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -17,6 +17,8 @@ from tests.conftest import API_KEY, APP_TOKEN, BOT_TOKEN, SIGNING_SECRET
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.slack import FakeSlack
 
+pytest_plugins = ["tests.postgres"]
+
 WRONG_BOT_TOKEN = "xoxb-wrong-bot-token-123"
 WRONG_APP_TOKEN = "xapp-wrong-app-token-456"
 WRONG_API_KEY = "sk-ant-wrong-key-789"
@@ -294,3 +296,13 @@ def test_render_checks() -> None:
         "1 of 3 checks failed.",
     ]
     assert render_checks([Check("A", ok=True, detail="fine.")]).endswith("All 1 check passed.")
+
+
+async def test_postgresql_database(env: dict[str, str], postgres_url: str) -> None:
+    checks, report = await doctor({**env, "DATABASE_URL": postgres_url})
+    assert checks["Database"].ok, report
+    assert "PostgreSQL database" in checks["Database"].detail
+    wrong = postgres_url.replace("@", "-wrong@", 1) if "@" in postgres_url else postgres_url + "x"
+    checks, report = await doctor({**env, "DATABASE_URL": wrong})
+    assert not checks["Database"].ok
+    assert "Check DATABASE_URL" in checks["Database"].fix
