@@ -49,14 +49,18 @@ async def handle_draft_command(
     if not text.strip():
         # No words at all: the form, for people who would rather not type commands.
         await ack()
-        await client.views_open(
-            trigger_id=command["trigger_id"],
-            view=views.draft_form(
-                services.library,
-                channel_id=command.get("channel_id"),
-                response_url=command.get("response_url"),
-            ),
-        )
+        try:
+            await client.views_open(
+                trigger_id=command["trigger_id"],
+                view=views.draft_form(
+                    services.library,
+                    channel_id=command.get("channel_id"),
+                    response_url=command.get("response_url"),
+                ),
+            )
+        except SlackApiError as error:  # e.g. an expired trigger: fall back to the help text
+            log.warning("could not open the draft form: %s", error.response.get("error"))
+            await respond(**render.help_message(services.library, slash))
         return
     route = services.library.route(text)
     if route.kind is None:

@@ -333,3 +333,12 @@ async def test_the_form_for_people_who_dont_type_commands(
     )
     assert bot.usage_rows()[0]["source"] == "form"
     assert bot.services.store.get_draft(draft_id_of(preview))["channel_id"] == "C0TEAM"  # type: ignore[index]
+
+
+async def test_if_the_form_cannot_open_the_help_text_arrives_instead(
+    bot: RunningBot, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail("views.open", error="expired_trigger_id")
+    reply = await bot.slash("")
+    [help_text] = await replies(fake_slack, reply.response_url)
+    assert "/draft email to Alex" in help_text["text"]
