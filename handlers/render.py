@@ -112,9 +112,9 @@ def help_message(library: PromptLibrary, command: str) -> Payload:
 def draft_messages(draft: Draft) -> list[Payload]:
     """One or more private messages showing the draft, with notes on the last one."""
     if draft.refused:
-        return [_notice(wording.REFUSED)]
+        return [notice(wording.REFUSED)]
     if not draft.text:
-        return [_notice(wording.EMPTY_DRAFT)]
+        return [notice(wording.EMPTY_DRAFT)]
     parts = split_markdown(neutralize_mentions(draft.text))
     messages: list[Payload] = [
         {"text": part, "blocks": [{"type": "markdown", "text": part}]} for part in parts
@@ -225,7 +225,7 @@ def _draft_notes(draft: Draft) -> list[Payload]:
 
 
 def failure_message(user_message: str, reference: str | None) -> Payload:
-    message = _notice(user_message)
+    message = notice(user_message)
     if reference:
         message["blocks"].append(
             {
@@ -238,7 +238,7 @@ def failure_message(user_message: str, reference: str | None) -> Payload:
     return message
 
 
-def _notice(text: str) -> Payload:
+def notice(text: str) -> Payload:
     return {"text": text, "blocks": [_section(text)]}
 
 
@@ -294,7 +294,3 @@ def budget_admin_alert(status: BudgetStatus) -> str:
         limit=status.limit.display() if status.limit else "-",
         month=status.month.start.strftime("%B %Y"),
     )
-
-
-def notice(text: str) -> Payload:
-    return _notice(text)

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
+from bot.budgets import BudgetStatus
 from bot.drafting import over_budget_message
 from bot.report_delivery import build_usage_reports, send_report_files
 from bot.report_formats import summary_blocks, summary_text
@@ -137,7 +138,8 @@ async def _budget(
     await respond(replace_original=True, text=text)
 
 
-def over_budget_text(services: Services, failure_status: Any) -> str:
+def over_budget_text(services: Services, status: BudgetStatus) -> str:
+    """The over-budget message, naming the admins to ask."""
     return over_budget_message(
-        failure_status, admins=render.admin_contact(services.settings.admin_user_ids)
+        status, admins=render.admin_contact(services.settings.admin_user_ids)
     )
