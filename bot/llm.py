@@ -47,6 +47,7 @@ class ErrorCategory(enum.Enum):
     MISCONFIGURED = "misconfigured"
     TOO_LONG = "too_long"
     REJECTED = "rejected"
+    INTERNAL = "internal"
 
     @property
     def user_message(self) -> str:
@@ -56,6 +57,7 @@ class ErrorCategory(enum.Enum):
             ErrorCategory.MISCONFIGURED: wording.MISCONFIGURED,
             ErrorCategory.TOO_LONG: wording.TOO_LONG,
             ErrorCategory.REJECTED: wording.REJECTED,
+            ErrorCategory.INTERNAL: wording.UNEXPECTED,
         }[self]
 
 
@@ -218,7 +220,9 @@ class ModelClient:
             text=text,
             stop_reason=message.stop_reason or "end_turn",
             usage=_usage_from(message.usage, request.cache_ttl),
-            model=message.model or request.model,
+            # The id we asked for, which is what prices.toml and reports use (the response may
+            # name a dated snapshot of an alias).
+            model=request.model,
             request_id=request_id,
             ttft_ms=_ms_since(attempt_log.started, attempt_log.first_token_at),
             latency_ms=_ms_since(attempt_log.started, time.monotonic()) or 0,
@@ -278,13 +282,26 @@ def retry_after_seconds(error: BaseException | None) -> float | None:
     try:
         return max(float(value), 0.0)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # a hint we cannot read: fall back to our own backoff
+    return max(parsed.timestamp() - time.time(), 0.0)
 
 
 def _to_model_call_error(error: Exception, attempts: int, attempt_log: _AttemptLog) -> Exception:
     if not isinstance(error, anthropic.APIError | httpx2.TransportError):
-        return error  # a bug of ours: let it surface as such
+        # Not Anthropic's doing (a bug, or a callback failing): keep the traceback for the
+        # admin, and still hand back the attempts that may have been billed.
+        log.exception("unexpected error during a model call")
+        return ModelCallError(
+            ErrorCategory.INTERNAL,
+            f"{type(error).__name__}: {error}",
+            attempts=max(attempts, 1),
+            latency_ms=_ms_since(attempt_log.started, time.monotonic()) or 0,
+            billed_failures=tuple(attempt_log.billed_failures),
+        )
     status = getattr(error, "status_code", None)
     return ModelCallError(
         categorize(error),

@@ -22,6 +22,9 @@ from bot.usage import TokenUsage
 
 log = logging.getLogger(__name__)
 
+# Longer than any model call with its retries can take.
+STUCK_AFTER = timedelta(minutes=5)
+
 
 class DraftUnavailable(Exception):
     """The action cannot go ahead; `user_message` says why in plain words."""
@@ -97,9 +100,20 @@ class DraftSessions:
         stored = self.load(draft_id, user_id)
         if stored.status in ("posted", "discarded"):
             raise DraftUnavailable(wording.DRAFT_FINISHED.format(status=stored.status))
-        if not self.store.claim_draft(draft_id):
+        if not self.store.claim_draft(draft_id) and not self._take_over_stuck(draft_id):
             raise DraftUnavailable(wording.DRAFT_BUSY)
         return stored
+
+    def _take_over_stuck(self, draft_id: str) -> bool:
+        """A draft left "working" by a process that died mid-action is freed after a while."""
+        row = self.store.get_draft(draft_id)
+        cutoff = (datetime.now(UTC) - STUCK_AFTER).isoformat(timespec="microseconds")
+        if row is None or row["status"] != "working" or row["updated_at"] >= cutoff:
+            return False
+        log.warning(
+            "draft=%s was stuck as working since %s; taking it over", draft_id, row["updated_at"]
+        )
+        return self.store.claim_draft(draft_id, from_status="working", to="working")
 
     def release(self, draft_id: str, status: str = "ready", **changes: Any) -> None:
         self.store.update_draft(draft_id, status=status, **changes)

@@ -18,6 +18,7 @@ from bot.refinements import REFINEMENTS
 from bot.services import Services
 from bot.sessions import DraftUnavailable, StoredDraft
 from handlers import render, views
+from handlers.commands import budget_alerts
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +27,26 @@ _REFINE_ACTIONS = re.compile(r"^draft_(regenerate|shorter|longer|continue)$")
 
 def register(app: AsyncApp, services: Services) -> None:
     async def on_refine(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
     ) -> None:
         await ack()
         name = action["action_id"].removeprefix("draft_")
-        await refine(services, body["user"]["id"], action["value"], name, body, respond)
+        await refine(services, body["user"]["id"], action["value"], name, body, respond, client)
 
     async def on_tone(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
     ) -> None:
         await ack()
         tone, _, draft_id = action["selected_option"]["value"].partition(":")
-        await refine(services, body["user"]["id"], draft_id, tone, body, respond)
+        await refine(services, body["user"]["id"], draft_id, tone, body, respond, client)
 
     async def on_post(
         ack: AsyncAck,
@@ -123,6 +132,7 @@ async def refine(
     name: str,
     body: dict[str, Any],
     respond: AsyncRespond,
+    client: AsyncWebClient,
 ) -> None:
     """Show "Making it shorter…", ask the model, then show the new preview."""
     sessions = services.sessions
@@ -131,13 +141,17 @@ async def refine(
     except DraftUnavailable as refusal:
         await tell(respond, refusal.user_message)
         return
-    await respond(
-        replace_original=True, **render.working_preview(stored.text, REFINEMENTS[name].working)
-    )
+    working = render.working_preview(stored.text, REFINEMENTS[name].working)
+    try:
+        await respond(replace_original=True, **working)
+    except BaseException:  # never leave the draft stuck as "working"
+        sessions.release(draft_id)
+        raise
     try:
         async with services.in_flight.track():
             draft = await sessions.refine(stored, name, body.get("response_url"))
         messages = render.draft_messages(draft)
+        await budget_alerts(services, client, draft, messages[-1])
     except DraftFailed as failure:
         messages = _previous_with_failure(services, stored, failure)
     except Exception:
@@ -191,6 +205,9 @@ async def post_to_channel(
         code = str(error.response.get("error"))
         log.info("could not post draft=%s to %s: %s", draft_id, channel, code)
         return cannot_post_reason(channel, code)
+    except BaseException:  # network trouble: never leave the draft stuck as "working"
+        services.sessions.release(draft_id)
+        raise
     services.sessions.release(draft_id, status="posted", text=body)
     log.info("draft posted draft=%s user=%s channel=%s", draft_id, user_id, channel)
     return None

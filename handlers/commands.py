@@ -12,7 +12,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
-from bot.budgets import ThresholdAlerts
 from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.services import Services
 from bot.threads import find_permalink
@@ -144,8 +143,7 @@ async def _draft_and_deliver(
         messages = render.draft_messages(draft)
         if len(messages) > MAX_RESPONSE_MESSAGES:
             messages = await _send_as_file(client, draft, messages)
-        if draft.budget_alerts:
-            await _budget_alerts(services, client, draft.budget_alerts, messages[-1])
+        await budget_alerts(services, client, draft, messages[-1])
     except DraftFailed as failure:
         message = failure.user_message
         if failure.over_budget:
@@ -170,19 +168,24 @@ async def _deliver_to_dm(
         log.warning("could not send a draft to user=%s: %s", user_id, error.response.get("error"))
 
 
-async def _budget_alerts(
-    services: Services, client: AsyncWebClient, alerts: ThresholdAlerts, last: render.Payload
+async def budget_alerts(
+    services: Services, client: AsyncWebClient, draft: Draft, last: render.Payload
 ) -> None:
     """The user's once-a-month 80 % notice rides on the draft; admins get a channel post."""
+    alerts = draft.budget_alerts
+    if alerts is None:
+        return
     if alerts.tell_user:
         blocks = last["blocks"]
         at = len(blocks) - 1 if blocks and blocks[-1]["type"] == "actions" else len(blocks)
         blocks.insert(at, render.budget_notice(alerts.status))
     if alerts.tell_admins and services.settings.alert_channel:
         try:
+            user_id = alerts.status.user_id
+            name = (await services.people.names([user_id])).get(user_id, user_id)
             await client.chat_postMessage(
                 channel=services.settings.alert_channel,
-                text=render.budget_admin_alert(alerts.status),
+                text=render.budget_admin_alert(alerts.status, name),
             )
         except SlackApiError as error:
             log.warning(

@@ -16,13 +16,14 @@ from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.prompts import PromptKind
 from bot.services import Services
 from handlers import render
+from handlers.commands import budget_alerts
 
 log = logging.getLogger(__name__)
 
 # After the first words (sent at once), text goes out in pieces of this many characters:
 # small enough to feel live, large enough to stay well inside Slack's rate limits.
 STREAM_BUFFER = 64
-_UNFINISHED_TOKEN = re.compile(r"(<[^>]*|@\w*)$")
+_UNFINISHED_TOKEN = re.compile(r"(<[^<>]*|@\w*)$")
 
 
 class MentionSafeText:
@@ -98,11 +99,12 @@ async def stream_draft(
     Falls back to a plain message updated at the end if Slack refuses the stream.
     """
     stream = await _start_stream(client, request, channel, thread_ts)
+    failed_ts: str | None = None  # a stream that broke part-way: its message gets the result
     safe = MentionSafeText()
     streamed: list[str] = []
 
     async def on_text(piece: str) -> None:
-        nonlocal stream
+        nonlocal stream, failed_ts
         ready = safe.feed(piece)
         if stream is None or not ready:
             return
@@ -112,16 +114,16 @@ async def stream_draft(
             else:  # the first words go out at once, not after a full buffer
                 await stream.append(chunks=[MarkdownTextChunk(text=ready)])
             streamed.append(ready)
-        except SlackApiError as error:  # never let Slack trouble cancel a billed model call
-            log.info(
-                "chat stream failed mid-way (%s); finishing without it", error.response.get("error")
-            )
+        except Exception as error:  # never let Slack trouble cancel a billed model call
+            log.info("chat stream failed mid-way (%s); finishing without it", type(error).__name__)
+            failed_ts = stream.ts
             stream = None
 
     draft: Draft | None = None
     try:
         draft = await services.sessions.create(request, on_text=on_text)
         messages = render.draft_messages(draft)
+        await budget_alerts(services, client, draft, messages[-1])
     except DraftFailed as failure:
         messages = [render.failure_message(failure.user_message, failure.reference)]
     except Exception:
@@ -146,7 +148,7 @@ async def stream_draft(
             log.info("could not finish the chat stream: %s", error.response.get("error"))
     # No stream, or what streamed is not the final draft (a retried call, a draft too long
     # for one message): show the final version as ordinary messages.
-    await _show_final(client, channel, thread_ts, stream.ts if stream else None, messages)
+    await _show_final(client, channel, thread_ts, stream.ts if stream else failed_ts, messages)
 
 
 async def _start_stream(

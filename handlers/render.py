@@ -37,38 +37,42 @@ def neutralize_mentions(text: str) -> str:
 def split_markdown(text: str, limit: int = MARKDOWN_LIMIT) -> list[str]:
     """Split Markdown into parts of at most `limit` characters.
 
-    Splits between lines, preferring a blank line, and closes/reopens a code fence that
-    spans a split so every part renders (and copies) correctly on its own.
+    Splits between lines, preferring a blank line outside code, and closes/reopens a code
+    fence that spans a split so every part renders (and copies) correctly on its own.
     """
     if len(text) <= limit:
         return [text]
     reserve = 16  # room for a closing fence and its newline
     parts: list[str] = []
-    lines: list[str] = []
+    lines: list[str] = []  # the part being built
+    breaks: list[int] = []  # indexes in `lines` just after a blank line outside any fence
     size = 0
     fence: str | None = None  # the opening line of the fence we are inside, if any
 
     def flush() -> None:
-        nonlocal lines, size
-        cut = len(lines)
-        blank = max((i for i, line in enumerate(lines) if not line.strip()), default=-1)
-        if fence is None and blank > len(lines) // 2:
-            cut = blank + 1
+        nonlocal lines, breaks, size
+        cut = (
+            breaks[-1] if fence is None and breaks and breaks[-1] > len(lines) // 2 else len(lines)
+        )
         head, tail = lines[:cut], lines[cut:]
         body = "".join(head).rstrip("\n")
         if fence is not None and not tail:
             body += "\n```"
         parts.append(body)
         lines = ([fence] if fence is not None and not tail else []) + tail
+        breaks = []
         size = sum(len(line) for line in lines)
 
     for raw in _hard_wrap(text.splitlines(keepends=True), limit - reserve - 80):
         if size + len(raw) > limit - reserve and lines:
             flush()
-        lines.append(raw if raw.endswith("\n") else raw + "\n")
-        size += len(lines[-1])
+        line = raw if raw.endswith("\n") else raw + "\n"
+        lines.append(line)
+        size += len(line)
         if _FENCE.match(raw):
-            fence = None if fence is not None else raw if raw.endswith("\n") else raw + "\n"
+            fence = None if fence is not None else line
+        elif fence is None and not raw.strip():
+            breaks.append(len(lines))
     if lines:
         parts.append("".join(lines).rstrip("\n"))
     return [part for part in parts if part.strip()]
@@ -160,7 +164,9 @@ def preview_actions(draft: Draft) -> Payload:
             ],
         }
     )
-    if len(draft.text) <= EDIT_LIMIT:
+    # Edit posts on submit, so it needs a channel (drafts from the Messages tab pick one
+    # with Post to channel instead).
+    if len(draft.text) <= EDIT_LIMIT and draft.request.channel_id:
         elements.append(button("edit", "Edit"))
     elements.append(button("discard", "Discard", "danger"))
     return {"type": "actions", "block_id": "draft_actions", "elements": elements}
@@ -286,9 +292,10 @@ def budget_notice(status: BudgetStatus) -> Payload:
     )
 
 
-def budget_admin_alert(status: BudgetStatus) -> str:
+def budget_admin_alert(status: BudgetStatus, name: str) -> str:
+    """Names the person in plain text, so the alert does not notify them."""
     return wording.BUDGET_ADMIN_ALERT.format(
-        user=f"<@{status.user_id}>",
+        user=f"{name} ({status.user_id})",
         percent=f"{status.used_fraction:.0%}",
         spent=status.spent.display(),
         limit=status.limit.display() if status.limit else "-",

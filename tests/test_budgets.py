@@ -131,6 +131,7 @@ def test_stale_reservations_from_a_crashed_process_are_ignored(tmp_path: Path) -
 async def test_eighty_percent_tells_the_user_and_admins_once_a_month(
     bot: RunningBot, fake_slack: FakeSlack
 ) -> None:
+    fake_slack.add_user("U0ALEX", "alex", display_name="Alex Chen")
     spend(bot.services.store, "U0ALEX", 850_000_000)
     first = await bot.slash(REQUEST, user_id="U0ALEX")
     [posted] = await asyncio.to_thread(fake_slack.wait_for_responses, first.response_url, 1, 5.0)
@@ -139,7 +140,8 @@ async def test_eighty_percent_tells_the_user_and_admins_once_a_month(
     )
     [alert] = fake_slack.calls_to("chat.postMessage")
     assert alert.args["channel"] == "C0ALERTS"
-    assert "<@U0ALEX> has used 8" in alert.args["text"]
+    assert "Alex Chen (U0ALEX) has used 8" in alert.args["text"]
+    assert "<@" not in alert.args["text"]  # named, not pinged
 
     second = await bot.slash(REQUEST, user_id="U0ALEX")
     [again] = await asyncio.to_thread(fake_slack.wait_for_responses, second.response_url, 1, 5.0)

@@ -342,3 +342,22 @@ async def test_if_the_form_cannot_open_the_help_text_arrives_instead(
     reply = await bot.slash("")
     [help_text] = await replies(fake_slack, reply.response_url)
     assert "/draft email to Alex" in help_text["text"]
+
+
+async def test_a_draft_stuck_as_working_is_freed_after_a_while(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    draft_id, _ = await start_draft(bot, fake_slack)
+    store = bot.services.store
+    store.update_draft(draft_id, status="working")  # as if the process died mid-action
+    url = fake_slack.new_response_url()
+    await bot.interact(button("shorter", draft_id, url))
+    [note] = await replies(fake_slack, url)
+    assert note["text"] == wording.DRAFT_BUSY
+    store.db.execute(  # type: ignore[attr-defined]
+        "update drafts set updated_at = '2000-01-01T00:00:00.000000+00:00' where id = ?",
+        [draft_id],
+    )
+    await bot.interact(button("shorter", draft_id, url))
+    await replies(fake_slack, url, 3)
+    assert len(fake_anthropic.message_requests()) == 2

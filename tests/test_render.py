@@ -62,3 +62,13 @@ def test_a_single_huge_line_is_hard_wrapped() -> None:
     parts = split_markdown("x" * 30_000)
     assert all(len(part) <= MARKDOWN_LIMIT for part in parts)
     assert "".join(parts) == "x" * 30_000
+
+
+def test_a_blank_line_inside_code_is_never_a_split_point() -> None:
+    code = "\n\n".join(f"def f{i}():\n    return {i}" for i in range(300))
+    text = "Intro paragraph.\n\n" + "```python\n" + code + "\n```\n\nThe end."
+    parts = split_markdown(text, limit=3_000)
+    assert len(parts) > 1
+    for part in parts:
+        assert part.count("```") % 2 == 0, part[:80]
+        assert not part.startswith("```\n"), "a part must not start with a closing fence"
