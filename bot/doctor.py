@@ -64,6 +64,10 @@ SCOPE_PURPOSES = {
     "channels:history": "reading threads in public channels",
     "groups:history": "reading threads in private channels",
     "mpim:history": "reading threads in group direct messages",
+    "channels:read": "checking who can see a linked conversation or post in a channel",
+    "groups:read": "checking who can see a linked private channel",
+    "mpim:read": "checking who can see a linked group direct message",
+    "im:read": "checking who can see a linked direct message",
 }
 
 SECRET_SETTINGS = (

@@ -60,6 +60,40 @@ class People:
         user = await self._user_info(user_id)
         return bool(user and (user.get("is_admin") or user.get("is_owner")))
 
+    async def can_read(self, user_id: str, channel_id: str) -> bool:
+        """Could this person read the conversation themselves? Public channels: yes;
+        private channels and DMs: only their members. Unknown: no."""
+        if self.client is None:
+            return False
+        try:
+            info = (await self.client.conversations_info(channel=channel_id))["channel"]
+        except SlackApiError as error:
+            log.info(
+                "conversations.info failed for %s: %s", channel_id, error.response.get("error")
+            )
+            return False
+        private = info.get("is_private") or info.get("is_im") or info.get("is_mpim")
+        return not private or await self.is_member(user_id, channel_id)
+
+    async def is_member(self, user_id: str, channel_id: str) -> bool:
+        if self.client is None:
+            return False
+        cursor = ""
+        try:
+            while True:
+                page = await self.client.conversations_members(
+                    channel=channel_id, cursor=cursor or None, limit=1000
+                )
+                if user_id in page.get("members", []):
+                    return True
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+                if not cursor:
+                    return False
+        except SlackApiError as error:
+            reason = error.response.get("error")
+            log.info("conversations.members failed for %s: %s", channel_id, reason)
+            return False
+
     async def _user_info(self, user_id: str) -> dict[str, Any] | None:
         """The user, {} when Slack has no such user, None when Slack could not answer."""
         if self.client is None:

@@ -189,3 +189,13 @@ QUEUED = (
     "Claude is busy with other drafts right now: yours is number {position} in the queue "
     "and will start shortly."
 )
+
+CANNOT_SEE_CONVERSATION = (
+    "Draftbot can only read conversations you can see yourself, and <#{channel}> is a private "
+    "conversation you're not in. Ask someone in it to run the summary, or paste the text."
+)
+
+POST_NOT_A_MEMBER = (
+    "You can only post drafts in conversations you're a member of. Join <#{channel}> first, "
+    "or pick another one."
+)

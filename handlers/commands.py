@@ -72,6 +72,13 @@ async def handle_draft_command(
     if link is not None:
         # A link to a Slack message: read that conversation and draft from it.
         await ack(text=wording.READING_CONVERSATION)
+        if not await services.people.can_read(command["user_id"], link.channel_id):
+            # The bot may be in a private conversation the person is not: never leak it.
+            await respond(
+                replace_original=True,
+                text=wording.CANNOT_SEE_CONVERSATION.format(channel=link.channel_id),
+            )
+            return
         linked = await shortcuts.request_with_conversation(
             services,
             client,

@@ -192,12 +192,16 @@ def register(app: AsyncApp, services: Services) -> None:
         if len(details) < 3:
             await ack(response_action="errors", errors={"details": wording.FORM_DETAILS_TOO_SHORT})
             return
+        channel = (values.get("channel", {}).get("value", {}) or {}).get("selected_conversation")
+        user = body["user"]
+        if channel and not await services.people.is_member(user["id"], channel):
+            text = wording.POST_NOT_A_MEMBER.format(channel=channel).replace("<#", "#")
+            await ack(response_action="errors", errors={"channel": text})
+            return
         await ack()
         meta = json.loads(view.get("private_metadata") or "{}")
         kind_name = values["kind"]["value"]["selected_option"]["value"]
         kind = services.library.find(kind_name) or services.library.default_kind
-        channel = (values.get("channel", {}).get("value", {}) or {}).get("selected_conversation")
-        user = body["user"]
         request = DraftRequest(
             kind=kind,
             text=form_request_text(kind.name, values),
@@ -245,8 +249,12 @@ def register(app: AsyncApp, services: Services) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
         channel = view["state"]["values"]["channel"]["value"].get("selected_conversation")
         user_id = body["user"]["id"]
+        if not channel or not await services.people.is_member(user_id, channel):
+            text = wording.POST_NOT_A_MEMBER.format(channel=channel).replace("<#", "#")
+            await ack(response_action="errors", errors={"channel": text})
+            return
         stored = services.store.get_draft(meta["draft_id"])
-        if stored is not None and stored["user_id"] == user_id and channel:
+        if stored is not None and stored["user_id"] == user_id:
             services.store.update_draft(meta["draft_id"], channel_id=channel)
         problem = await post_to_channel(services, user_id, meta["draft_id"], client)
         if problem:

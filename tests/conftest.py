@@ -22,6 +22,9 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.signing import interactive_body, sign_request, slash_command_body
 from tests.fakes.slack import FakeSlack
 
+MANIFEST_SCOPES = json.loads((DEFAULT_PROMPTS_DIR.parent / "manifest.json").read_text())[
+    "oauth_config"
+]["scopes"]["bot"]
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 SIGNING_SECRET = "test-signing-secret"
@@ -54,6 +57,8 @@ def fake_anthropic(anthropic_server: FakeAnthropic) -> FakeAnthropic:
 @pytest.fixture
 def fake_slack(slack_server: FakeSlack) -> FakeSlack:
     slack_server.reset()
+    # The bot token has exactly the scopes manifest.json asks for, as after a real install.
+    slack_server.scopes = MANIFEST_SCOPES
     return slack_server
 
 

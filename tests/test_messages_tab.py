@@ -151,3 +151,25 @@ async def test_the_bots_own_messages_are_ignored(
     await bot.event({**dm("Here is your draft."), "bot_id": "B0001", "subtype": "bot_message"})
     await asyncio.sleep(0.2)
     assert fake_anthropic.message_requests() == []
+
+
+async def test_a_dm_draft_cannot_be_posted_where_the_person_is_not_a_member(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    from tests.test_previews import button, view_submission
+
+    await bot.event(dm("message to the team about lunch"))
+    stream = await finished_stream(fake_slack)
+    draft_id = next(b for b in stream["blocks"] if b["type"] == "actions")["elements"][0]["value"]
+    await bot.interact(button("post", draft_id, fake_slack.new_response_url()))
+    assert await asyncio.to_thread(fake_slack.wait_for, lambda f: f.calls_to("views.open"), 5.0)
+    view = fake_slack.calls_to("views.open")[0].args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    fake_slack.channel_members["C0ANNOUNCE"] = {"U0BOSS"}
+    values = {"channel": {"value": {"selected_conversation": "C0ANNOUNCE"}}}
+    _, body = await bot.interact(
+        view_submission("draft_choose_channel", view["private_metadata"], values)
+    )
+    assert body["response_action"] == "errors"
+    assert "member of" in body["errors"]["channel"]
+    assert fake_slack.calls_to("chat.postMessage") == []

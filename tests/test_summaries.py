@@ -121,3 +121,21 @@ async def test_a_bad_link_is_treated_as_plain_text(
     reply = await bot.slash("summary https://example.com/archives/C0PROJ/p1700000000000201")
     assert reply.body["text"] == "Drafting your summary…"
     assert fake_slack.calls_to("conversations.replies") == []
+
+
+async def test_a_link_to_a_private_conversation_the_person_is_not_in_is_refused(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    seed_thread(fake_slack, channel="G0SECRET")
+    fake_slack.channel_members["G0SECRET"] = {"U0PRIYA", "U0TOM"}
+    link = "https://acme.slack.com/archives/G0SECRET/p1700000000000100"
+    reply = await bot.slash(f"summary <{link}>", user_id="U0NOSY")
+    [refusal] = await wait(fake_slack, reply.response_url, 1)
+    assert "private conversation you're not in" in refusal["text"]
+    assert fake_slack.calls_to("conversations.replies") == []
+    assert fake_anthropic.message_requests() == []
+    # A member may summarize it.
+    fake_slack.channel_members["G0SECRET"].add("U0NOSY")
+    reply = await bot.slash(f"summary <{link}>", user_id="U0NOSY")
+    await wait(fake_slack, reply.response_url, 2)
+    assert len(fake_anthropic.message_requests()) == 1

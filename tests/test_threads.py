@@ -482,9 +482,10 @@ async def test_missing_history_scope_asks_for_a_reinstall(
     assert "groups:history" in error.user_message
 
 
-async def test_direct_messages_need_im_history_which_the_fake_does_not_grant(
+async def test_direct_messages_need_im_history(
     fake_slack: FakeSlack, client: AsyncWebClient, people: People
 ) -> None:
+    fake_slack.scopes = [scope for scope in fake_slack.scopes if scope != "im:history"]
     fake_slack.add_messages("D0123ABCD", [{"ts": ts(NOV_24_0914), "user": "U01ALEX", "text": "x"}])
     error = await cannot_read(client, people, MessageRef("D0123ABCD", ts(NOV_24_0914), None))
     assert error.reason == "missing_scope"

@@ -136,6 +136,8 @@ class FakeSlack:
 
         # Public, mutable configuration (mutate in place; reset() clears these sets).
         self.channels_without_bot: set[str] = set()
+        # conversations.members: channel id -> member user ids (unlisted channels: U0001 only)
+        self.channel_members: dict[str, set[str]] = {}
         self.private_channels: set[str] = set()
         self.enforce_scopes: bool = True
         self.validate_blocks: bool = True
@@ -174,6 +176,7 @@ class FakeSlack:
             self._ts_counter = itertools.count()
             self._id_counter = itertools.count(1)
             self.channels_without_bot.clear()
+            self.channel_members.clear()
             self.private_channels.clear()
             self.enforce_scopes = True
             self.validate_blocks = True
@@ -935,7 +938,7 @@ class FakeSlack:
             return ["im:write", "mpim:write", "channels:manage", "groups:write"]
         if method in ("conversations.history", "conversations.replies"):
             return [f"{self._channel_kind(channel)}:history"]
-        if method == "conversations.info":
+        if method in ("conversations.info", "conversations.members"):
             return [f"{self._channel_kind(channel)}:read"]
         return []
 
@@ -1275,6 +1278,21 @@ class FakeSlack:
             }
         )
         return info
+
+    def _api_conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        members = sorted(self.channel_members.get(channel, {"U0001"}))
+        start = int(str(args.get("cursor") or "0") or 0)
+        limit = int(str(args.get("limit") or 100))
+        page = members[start : start + limit]
+        more = start + limit < len(members)
+        return {
+            "ok": True,
+            "members": page,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _api_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")
