@@ -81,7 +81,8 @@ class DraftSessions:
                 "request": request.text,
                 "text": draft.text,
                 "stop_reason": draft.stop_reason,
-                "response_url": response_url,
+                # response_url is not kept: it works as a bearer link for 30 minutes.
+                "response_url": None,
             }
         )
         self.purge_expired()
@@ -146,8 +147,6 @@ class DraftSessions:
         text = stored.text + draft.text if refinement.continues else draft.text
         draft = replace(draft, text=text, draft_id=draft_id)
         changes: dict[str, Any] = {"text": text, "stop_reason": draft.stop_reason}
-        if response_url:
-            changes["response_url"] = response_url
         self.release(draft_id, **changes)
         return draft
 

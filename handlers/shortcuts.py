@@ -77,6 +77,10 @@ async def request_with_conversation(
         log.info("cannot read %s for user=%s: %s", ref.channel_id, user_id, problem.reason)
         await respond(response_type="ephemeral", replace_original=True, text=problem.user_message)
         return None
+    except Exception:  # rate limits, network trouble: say so rather than stay on "Reading…"
+        log.exception("could not read %s for user=%s", ref.channel_id, user_id)
+        await respond(response_type="ephemeral", replace_original=True, text=wording.UNEXPECTED)
+        return None
     return DraftRequest(
         kind=kind,
         text=attach_conversation(text, transcript),

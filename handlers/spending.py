@@ -86,7 +86,14 @@ async def _report(
     client: AsyncWebClient,
 ) -> None:
     period = named_period(sub.args[0] if sub.args else "this-month")
-    reports = await build_usage_reports(services.store, services.prices, services.people, period)
+    try:
+        reports = await build_usage_reports(
+            services.store, services.prices, services.people, period
+        )
+    except Exception:
+        log.exception("could not build the usage report for user=%s", user_id)
+        await respond(replace_original=True, text=wording.UNEXPECTED)
+        return
     blocks = summary_blocks(reports.by_user, reports.by_kind)
     try:
         await send_report_files(client, user_id, reports)

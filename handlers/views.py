@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -168,6 +169,13 @@ def choose_channel_modal(draft_id: str, response_url: str | None) -> dict[str, A
     }
 
 
+def plain(text: str) -> str:
+    """Form errors are plain text: turn Slack markup into readable words."""
+    text = re.sub(r"<#([A-Z0-9]+)(?:\|([^>]*))?>", lambda m: f"#{m.group(2) or m.group(1)}", text)
+    text = re.sub(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", r"@\1", text)
+    return text.replace("`", "").replace("*", "")
+
+
 def form_request_text(kind: str, values: dict[str, Any]) -> str:
     """The form's answers as one request, in the words a person would type."""
 
@@ -195,7 +203,7 @@ def register(app: AsyncApp, services: Services) -> None:
         channel = (values.get("channel", {}).get("value", {}) or {}).get("selected_conversation")
         user = body["user"]
         if channel and not await services.people.is_member(user["id"], channel):
-            text = wording.POST_NOT_A_MEMBER.format(channel=channel).replace("<#", "#")
+            text = plain(wording.POST_NOT_A_MEMBER.format(channel=channel))
             await ack(response_action="errors", errors={"channel": text})
             return
         await ack()
@@ -232,7 +240,7 @@ def register(app: AsyncApp, services: Services) -> None:
             services, body["user"]["id"], meta["draft_id"], client, text=text
         )
         if problem:
-            await ack(response_action="errors", errors={"text": problem})
+            await ack(response_action="errors", errors={"text": plain(problem)})
             return
         await ack()
         if meta.get("response_url"):
@@ -250,7 +258,7 @@ def register(app: AsyncApp, services: Services) -> None:
         channel = view["state"]["values"]["channel"]["value"].get("selected_conversation")
         user_id = body["user"]["id"]
         if not channel or not await services.people.is_member(user_id, channel):
-            text = wording.POST_NOT_A_MEMBER.format(channel=channel).replace("<#", "#")
+            text = plain(wording.POST_NOT_A_MEMBER.format(channel=channel))
             await ack(response_action="errors", errors={"channel": text})
             return
         stored = services.store.get_draft(meta["draft_id"])
@@ -258,7 +266,7 @@ def register(app: AsyncApp, services: Services) -> None:
             services.store.update_draft(meta["draft_id"], channel_id=channel)
         problem = await post_to_channel(services, user_id, meta["draft_id"], client)
         if problem:
-            await ack(response_action="errors", errors={"channel": problem})
+            await ack(response_action="errors", errors={"channel": plain(problem)})
             return
         await ack()
         if meta.get("response_url"):
