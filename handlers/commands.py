@@ -13,8 +13,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
 from bot.drafting import Draft, DraftFailed, DraftRequest
+from bot.prompts import PromptKind
 from bot.services import Services
-from bot.threads import find_permalink
+from bot.threads import MessageRef, find_permalink
 from handlers import render, shortcuts, spending, views
 
 log = logging.getLogger(__name__)
@@ -70,30 +71,10 @@ async def handle_draft_command(
         return
     link = find_permalink(route.text)
     if link is not None:
-        # A link to a Slack message: read that conversation and draft from it.
-        await ack(text=wording.READING_CONVERSATION)
-        if not await services.people.can_read(command["user_id"], link.channel_id):
-            # The bot may be in a private conversation the person is not: never leak it.
-            await respond(
-                replace_original=True,
-                text=wording.CANNOT_SEE_CONVERSATION.format(channel=link.channel_id),
+        async with services.in_flight.track():  # shutdown waits for the whole summary
+            await _draft_from_link(
+                services, ack, command, respond, client, route.kind, route.text, link
             )
-            return
-        linked = await shortcuts.request_with_conversation(
-            services,
-            client,
-            respond,
-            kind=route.kind,
-            text=route.text,
-            ref=link,
-            user_id=command["user_id"],
-            team_id=command.get("team_id"),
-            source="slash",
-        )
-        if linked is not None:
-            # Post where /draft was typed, not where the conversation was.
-            linked = replace(linked, channel_id=command.get("channel_id"))
-            await draft_and_deliver(services, linked, respond, client)
         return
     # Slack shows "operation_timeout" unless we answer within 3 s: ack first, draft after.
     await ack(text=render.working_text(route.kind))
@@ -106,6 +87,42 @@ async def handle_draft_command(
         channel_id=command.get("channel_id"),
     )
     await draft_and_deliver(services, request, respond, client, announced=True)
+
+
+async def _draft_from_link(
+    services: Services,
+    ack: AsyncAck,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    kind: PromptKind,
+    text: str,
+    link: MessageRef,
+) -> None:
+    """A link to a Slack message: read that conversation and draft from it."""
+    await ack(text=wording.READING_CONVERSATION)
+    if not await services.people.can_read(command["user_id"], link.channel_id):
+        # The bot may be in a private conversation the person is not: never leak it.
+        await respond(
+            replace_original=True,
+            text=wording.CANNOT_SEE_CONVERSATION.format(channel=link.channel_id),
+        )
+        return
+    linked = await shortcuts.request_with_conversation(
+        services,
+        client,
+        respond,
+        kind=kind,
+        text=text,
+        ref=link,
+        user_id=command["user_id"],
+        team_id=command.get("team_id"),
+        source="slash",
+    )
+    if linked is not None:
+        # Post where /draft was typed, not where the conversation was.
+        linked = replace(linked, channel_id=command.get("channel_id"))
+        await draft_and_deliver(services, linked, respond, client)
 
 
 async def draft_and_deliver(

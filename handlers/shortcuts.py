@@ -29,32 +29,40 @@ def register(app: AsyncApp, services: Services) -> None:
         client: AsyncWebClient,
     ) -> None:
         await ack()
-        message = shortcut["message"]
-        ref = MessageRef(
-            channel_id=shortcut["channel"]["id"],
-            ts=message["ts"],
-            thread_ts=message.get("thread_ts"),
-        )
-        kind = services.library.find("summary") or services.library.default_kind
-        await respond(response_type="ephemeral", text=wording.READING_CONVERSATION)
-        request = await request_with_conversation(
-            services,
-            client,
-            respond,
-            kind=kind,
-            text=wording.SUMMARIZE_REQUEST,
-            ref=ref,
-            user_id=shortcut["user"]["id"],
-            team_id=(shortcut.get("team") or {}).get("id"),
-            source="shortcut",
-        )
-        if request is None:
-            return
-        from handlers.commands import draft_and_deliver
-
-        await draft_and_deliver(services, request, respond, client)
+        async with services.in_flight.track():  # shutdown waits for the whole summary
+            await summarize(services, shortcut, respond, client)
 
     app.shortcut(SUMMARIZE_CALLBACK)(on_summarize)
+
+
+async def summarize(
+    services: Services, shortcut: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+) -> None:
+    """Read the thread the shortcut was used on and draft its summary privately."""
+    message = shortcut["message"]
+    ref = MessageRef(
+        channel_id=shortcut["channel"]["id"],
+        ts=message["ts"],
+        thread_ts=message.get("thread_ts"),
+    )
+    kind = services.library.find("summary") or services.library.default_kind
+    await respond(response_type="ephemeral", text=wording.READING_CONVERSATION)
+    request = await request_with_conversation(
+        services,
+        client,
+        respond,
+        kind=kind,
+        text=wording.SUMMARIZE_REQUEST,
+        ref=ref,
+        user_id=shortcut["user"]["id"],
+        team_id=(shortcut.get("team") or {}).get("id"),
+        source="shortcut",
+    )
+    if request is None:
+        return
+    from handlers.commands import draft_and_deliver
+
+    await draft_and_deliver(services, request, respond, client)
 
 
 async def request_with_conversation(
