@@ -20,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -66,12 +67,23 @@ class PostgresServer:
     def drop_database(self, url: str) -> None:
         name = urlsplit(url).path.lstrip("/")
         with self._admin() as conn:
+            # Only our own sessions: a role without superuser may not end others (such as an
+            # autovacuum worker), and DROP DATABASE stops autovacuum workers by itself.
             conn.execute(
                 "select pg_terminate_backend(pid) from pg_stat_activity "
-                "where datname = %s and pid <> pg_backend_pid()",
+                "where datname = %s and pid <> pg_backend_pid() and usename = current_user",
                 [name],
             )
-            conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
+            for attempt in range(20):
+                try:
+                    conn.execute(
+                        sql.SQL("drop database if exists {}").format(sql.Identifier(name))
+                    )
+                    return
+                except psycopg.errors.ObjectInUse:
+                    if attempt == 19:
+                        raise
+                    time.sleep(0.1)
 
 
 class LocalCluster:
