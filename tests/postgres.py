@@ -76,9 +76,7 @@ class PostgresServer:
             )
             for attempt in range(20):
                 try:
-                    conn.execute(
-                        sql.SQL("drop database if exists {}").format(sql.Identifier(name))
-                    )
+                    conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
                     return
                 except psycopg.errors.ObjectInUse:
                     if attempt == 19:
