@@ -6,7 +6,6 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
@@ -20,7 +19,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.logs import setup_logging
 from bot.people import People
-from bot.pricing import Cost, PriceFileError, load_price_table
+from bot.pricing import Cost, PriceFileError, load_price_table, parse_usd
 from bot.prompts import PromptError, load_prompts
 from bot.report_delivery import build_usage_reports, chart_png, post_report
 from bot.report_formats import to_csv, to_json, to_table
@@ -260,11 +259,8 @@ def budget_set(user_id: str, usd: str) -> None:
     Example:
       draftbot budget set U012AB3CD 25
     """
-    try:
-        amount = Decimal(usd.removeprefix("$"))
-    except ArithmeticError:
-        amount = Decimal(-1)
-    if not amount.is_finite() or amount < 0:
+    amount = parse_usd(usd)
+    if amount is None:
         raise click.UsageError(f"USD must be an amount such as 25 or 12.50, not {usd!r}.")
     budgets = _budgets()
     budgets.set_limit(user_id, amount, set_by="cli")

@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 
 from dotenv import load_dotenv
 
+from bot.pricing import parse_usd
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROMPTS_DIR = PROJECT_ROOT / "prompts"
 
@@ -191,19 +193,13 @@ def load_settings(
     if prices_file and not prices_file.is_file():
         problems.append(f"DRAFTBOT_PRICES_FILE: no such file: {prices_file}.")
 
-    budget: Decimal | None = None
     budget_text = env.get("DRAFTBOT_USER_MONTHLY_BUDGET_USD", "")
-    if budget_text:
-        try:
-            budget = Decimal(budget_text.removeprefix("$"))
-        except ArithmeticError:
-            budget = None
-        if budget is None or not budget.is_finite() or budget < 0:
-            problems.append(
-                "DRAFTBOT_USER_MONTHLY_BUDGET_USD must be an amount in US dollars such as 25 "
-                f"or 12.50 (leave it unset for no limit), not {budget_text!r}."
-            )
-            budget = None
+    budget = parse_usd(budget_text) if budget_text else None
+    if budget_text and budget is None:
+        problems.append(
+            "DRAFTBOT_USER_MONTHLY_BUDGET_USD must be an amount in US dollars such as 25 "
+            f"or 12.50 (leave it unset for no limit), not {budget_text!r}."
+        )
 
     alert_channel = env.get("DRAFTBOT_ALERT_CHANNEL") or None
     if alert_channel and not re.fullmatch(r"[CGD][A-Z0-9]{2,}", alert_channel):

@@ -103,6 +103,15 @@ class PriceTable:
         return Cost(total / _PER_MILLION)
 
 
+def parse_usd(text: str) -> Decimal | None:
+    """A non-negative dollar amount as people type it ("25", "$12.50"); None if it is not one."""
+    try:
+        amount = Decimal(text.strip().removeprefix("$"))
+    except ArithmeticError:
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None
+
+
 def load_price_table(path: Path | None = None) -> PriceTable:
     """Read prices from a TOML or JSON file (`{"models": {"<id>": {"input": "3.00", …}}}`)."""
     path = path or DEFAULT_PRICES_FILE

@@ -67,12 +67,13 @@ def register(app: AsyncApp, services: Services) -> None:
                 view=views.choose_channel_modal(stored.id, body.get("response_url")),
             )
             return
-        problem = await post_to_channel(services, body["user"]["id"], action["value"], client)
+        problem = await post_to_channel(services, body["user"]["id"], stored.id, client)
         if problem:
             await tell(respond, problem)
         else:
-            channel = services.sessions.load(action["value"], body["user"]["id"]).channel_id
-            await respond(replace_original=True, text=wording.POSTED.format(channel=channel))
+            await respond(
+                replace_original=True, text=wording.POSTED.format(channel=stored.channel_id)
+            )
 
     async def on_edit(
         ack: AsyncAck,
@@ -85,14 +86,10 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             stored = services.sessions.load(action["value"], body["user"]["id"])
         except DraftUnavailable as refusal:
-            await respond(
-                replace_original=False, response_type="ephemeral", text=refusal.user_message
-            )
+            await tell(respond, refusal.user_message)
             return
         if len(stored.text) > render.EDIT_LIMIT:
-            await respond(
-                replace_original=False, response_type="ephemeral", text=wording.EDIT_TOO_LONG
-            )
+            await tell(respond, wording.EDIT_TOO_LONG)
             return
         await client.views_open(
             trigger_id=body["trigger_id"],
@@ -106,9 +103,7 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             services.sessions.claim(action["value"], body["user"]["id"])
         except DraftUnavailable as refusal:
-            await respond(
-                replace_original=False, response_type="ephemeral", text=refusal.user_message
-            )
+            await tell(respond, refusal.user_message)
             return
         services.sessions.release(action["value"], status="discarded")
         await respond(delete_original=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -16,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import wording
 from bot.budgets import BudgetStatus
 from bot.drafting import over_budget_message
+from bot.pricing import parse_usd
 from bot.report_delivery import build_usage_reports, send_report_files
 from bot.report_formats import summary_blocks, summary_text
 from bot.reports import PERIOD_NAMES, named_period
@@ -126,11 +126,8 @@ async def _budget(
         )
         log.info("budget override removed user=%s by=%s", target, admin_id)
     else:
-        try:
-            amount = Decimal(amount_text)
-        except InvalidOperation:
-            amount = Decimal(-1)
-        if not amount.is_finite() or amount < 0:
+        amount = parse_usd(amount_text)
+        if amount is None:
             await respond(replace_original=True, text=wording.BUDGET_USAGE.format(command=command))
             return
         budgets.set_limit(target, amount, set_by=admin_id)
