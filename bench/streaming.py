@@ -25,9 +25,9 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import build_slack_app, build_web_app
 from bot.config import load_settings
 from bot.services import build_services
+from handlers.app import build_slack_app, build_web_app
 from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.signing import sign_request
 from tests.fakes.slack import FakeSlack

@@ -20,7 +20,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import cache
 from itertools import pairwise
 
@@ -33,6 +33,8 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import Formatter
+
+from bot.pricing import format_usd
 
 DailyRow = tuple[str, str, int]  # (day YYYY-MM-DD in UTC, series label, cost in nano-USD)
 TopRow = tuple[str, int]  # (label, cost in nano-USD)
@@ -65,21 +67,6 @@ _MISSING_GLYPH = "\N{WHITE SQUARE}"
 def usd(nano_usd: int) -> Decimal:
     """Exact dollars from whole nano-dollars."""
     return Decimal(nano_usd).scaleb(-9)
-
-
-def format_usd(nano_usd: int) -> str:
-    """Dollars for people: cents from one cent up; below a cent, two significant digits.
-
-    >>> format_usd(1_234_567_890_000), format_usd(120_000_000), format_usd(1_234_000)
-    ('$1,234.57', '$0.12', '$0.0012')
-    """
-    amount = abs(usd(nano_usd))
-    sign = "-" if nano_usd < 0 else ""
-    places = 2 if amount >= Decimal("0.01") or amount == 0 else min(9, 1 - amount.adjusted())
-    text = f"{amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f}"
-    if places > 2:
-        text = text.rstrip("0")  # $0.00005, not $0.000050
-    return f"{sign}${text}"
 
 
 def top_series(daily: Iterable[DailyRow], limit: int = MAX_SERIES) -> list[str]:

@@ -18,10 +18,8 @@ from bot.budgets import Budgets
 from bot.config import ConfigError, Settings, load_settings
 from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.logs import setup_logging
-from bot.people import People
 from bot.pricing import Cost, PriceFileError, load_price_table, parse_usd
 from bot.prompts import PromptError, load_prompts
-from bot.report_delivery import build_usage_reports, chart_png, post_report
 from bot.report_formats import to_csv, to_json, to_table
 from bot.reports import (
     GROUPINGS,
@@ -72,7 +70,7 @@ def serve() -> None:
     settings = _settings_or_exit(need_slack=True)
     setup_logging(logging.INFO, settings.log_format)
     services = _or_exit(lambda: build_services(settings))
-    from bot.app import serve as serve_slack  # imports Bolt; not needed by other commands
+    from handlers.app import serve as serve_slack  # Bolt: loaded only to serve
 
     asyncio.run(serve_slack(services))
 
@@ -212,6 +210,10 @@ async def _report(
     post_to: str | None,
 ) -> str | bytes | None:
     """The rendered report, or None when it was posted to Slack instead."""
+    # Names come from Slack's users.info (cached); loaded here to keep other commands quick.
+    from handlers.people import People
+    from handlers.report_delivery import build_usage_reports, chart_png, post_report
+
     store = _or_exit(lambda: open_store(settings.database_url))
     prices = _or_exit(lambda: load_price_table(settings.prices_file))
     client = build_slack_client(settings)

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from dotenv import load_dotenv
 
+from bot.errors import SetupError
 from bot.pricing import parse_usd
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ _WHERE = {
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
-class ConfigError(Exception):
+class ConfigError(SetupError):
     """One or more settings are missing or malformed; `problems` lists each in plain words."""
 
     def __init__(self, problems: list[str]) -> None:

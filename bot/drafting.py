@@ -14,6 +14,7 @@ from typing import Any
 from bot import wording
 from bot.budgets import Budgets, BudgetStatus, OverBudget, ThresholdAlerts
 from bot.config import CacheTTL
+from bot.errors import UserFacingError
 from bot.gate import QueuedCallback
 from bot.llm import (
     BilledAttempt,
@@ -80,7 +81,7 @@ class Draft:
         return self.stop_reason == "refusal"
 
 
-class DraftFailed(Exception):
+class DraftFailed(UserFacingError):
     """No draft: `user_message` is safe to show; the details went to the log."""
 
     def __init__(
@@ -91,9 +92,7 @@ class DraftFailed(Exception):
         usage_id: int | None = None,
         over_budget: BudgetStatus | None = None,
     ) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
-        self.reference = reference
+        super().__init__(user_message, reference=reference)
         self.usage_id = usage_id
         self.over_budget = over_budget  # set when the budget stopped the draft: no model call
 

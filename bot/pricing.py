@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from bot.errors import SetupError
 from bot.usage import TokenUsage
 
 DEFAULT_PRICES_FILE = Path(__file__).parent / "data" / "prices.toml"
@@ -15,7 +16,7 @@ _PER_MILLION = Decimal(1_000_000)
 _NANO = Decimal("0.000000001")
 
 
-class PriceFileError(Exception):
+class PriceFileError(SetupError):
     """The price file is missing or malformed; the message names the file and the problem."""
 
 
@@ -49,11 +50,29 @@ class Cost:
         return f"{self.usd.quantize(_NANO):f}"
 
     def display(self) -> str:
-        """Dollars for people: cents from $1 (or -$1), otherwise four decimals."""
-        sign, amount = ("-", -self.usd) if self.usd < 0 else ("", self.usd)
-        if amount >= 1:
-            return f"{sign}${amount:,.2f}"
-        return f"{sign}${amount:.4f}"
+        return format_usd(self.nano_usd)
+
+
+def format_usd(nano_usd: int) -> str:
+    """Dollars for people, the same in Slack, the terminal and charts: cents from $1; up to
+    four decimals below $1; two significant digits below a cent.
+
+    >>> [format_usd(n) for n in (1_234_567_890_000, 120_000_000, 17_900_000, 1_234_000, 50_000)]
+    ['$1,234.57', '$0.12', '$0.0179', '$0.0012', '$0.00005']
+    """
+    amount = abs(Decimal(nano_usd) * _NANO)
+    sign = "-" if nano_usd < 0 else ""
+    if amount >= 1 or amount == 0:
+        places = 2
+    elif amount >= Decimal("0.01"):
+        places = 4
+    else:
+        places = min(9, 1 - amount.adjusted())
+    text = f"{amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f}"
+    if places > 2:
+        whole, _, decimals = text.partition(".")
+        text = f"{whole}.{decimals.rstrip('0').ljust(2, '0')}"
+    return f"{sign}${text}"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 import frontmatter
 
 from bot.config import CacheTTL
+from bot.errors import SetupError
 
 HOUSE_STYLE_FILE = "_house_style.md"
 HELP_WORDS = frozenset({"help", "?", "-h", "--help", "examples"})
@@ -32,7 +33,7 @@ _MAX_LEADING_WORDS = 6
 _PUNCTUATION = ".,:!?\"'()[]“”‘’"
 
 
-class PromptError(Exception):
+class PromptError(SetupError):
     """A prompt file is missing or malformed; the message names the file and the fix."""
 
 

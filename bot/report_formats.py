@@ -147,43 +147,6 @@ def _seconds_pair(p50: int | None, p95: int | None) -> str:
     return f"{p50 / 1000:.1f} / {p95 / 1000:.1f} s"
 
 
-def summary_blocks(by_user: Report, by_kind: Report, top: int = 5) -> list[dict[str, Any]]:
-    """Block Kit summary for admins: totals, top people, top kinds, cache savings."""
-    total = by_user.total
-    totals = (
-        f"*{total.requests:,}* drafts by *{len(by_user.rows)}* people · "
-        f"cost *{total.cost.display()}*"
-        + (f" (+{total.unpriced_requests} with unknown price)" if total.unpriced_requests else "")
-        + f"\nPrompt cache: *{total.cache_read_share:.0%}* of input read from cache, "
-        f"saving *{total.savings.display()}*"
-        + (f"\n{total.failed:,} failed · {total.truncated:,} cut off" if total.requests else "")
-    )
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "Draftbot usage report"}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": by_user.period.label}]},
-        {"type": "section", "text": {"type": "mrkdwn", "text": totals}},
-    ]
-    if not total.requests:
-        return blocks
-    blocks.append(
-        {
-            "type": "section",
-            "fields": [
-                {"type": "mrkdwn", "text": "*Top people*\n" + _top_lines(by_user, top)},
-                {"type": "mrkdwn", "text": "*Top kinds*\n" + _top_lines(by_kind, top)},
-            ],
-        }
-    )
-    return blocks
-
-
-def _top_lines(report: Report, top: int) -> str:
-    return "\n".join(
-        f"{index}. {row.label}: {row.cost.display()} ({row.requests:,} drafts)"
-        for index, row in enumerate(report.rows[:top], start=1)
-    )
-
-
 def summary_text(by_user: Report) -> str:
     """Plain-text fallback for notifications."""
     total = by_user.total

@@ -16,7 +16,6 @@ from bot.drafting import Drafter
 from bot.gate import ModelGate
 from bot.inflight import InFlight
 from bot.llm import ModelClient, RetryPolicy, build_anthropic_client
-from bot.people import People
 from bot.pricing import PriceTable, load_price_table
 from bot.prompts import PromptLibrary, load_prompts
 from bot.sessions import DraftSessions
@@ -32,7 +31,6 @@ class Services:
     budgets: Budgets
     drafter: Drafter
     sessions: DraftSessions
-    people: People
     slack_client: AsyncWebClient | None  # None when no Slack token is configured
     in_flight: InFlight = field(default_factory=InFlight)  # drafts started, for shutdown
 
@@ -81,6 +79,5 @@ def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) 
         budgets=budgets,
         drafter=drafter,
         sessions=DraftSessions(drafter, store, library, settings.draft_retention_days),
-        people=People(store, slack_client, settings.admin_user_ids),
         slack_client=slack_client,
     )

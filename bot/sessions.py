@@ -13,6 +13,7 @@ from typing import Any
 
 from bot import wording
 from bot.drafting import Draft, Drafter, DraftRequest, FollowUp
+from bot.errors import UserFacingError
 from bot.gate import QueuedCallback
 from bot.llm import TextCallback
 from bot.prompts import PromptKind, PromptLibrary
@@ -26,12 +27,8 @@ log = logging.getLogger(__name__)
 STUCK_AFTER = timedelta(minutes=5)
 
 
-class DraftUnavailable(Exception):
+class DraftUnavailable(UserFacingError):
     """The action cannot go ahead; `user_message` says why in plain words."""
-
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
 
 
 @dataclass(frozen=True)
@@ -45,7 +42,6 @@ class StoredDraft:
     text: str
     stop_reason: str
     status: str
-    response_url: str | None
 
     @property
     def truncated(self) -> bool:
@@ -64,7 +60,6 @@ class DraftSessions:
     async def create(
         self,
         request: DraftRequest,
-        response_url: str | None = None,
         on_text: TextCallback | None = None,
         on_queued: QueuedCallback | None = None,
     ) -> Draft:
@@ -120,7 +115,7 @@ class DraftSessions:
         self.store.update_draft(draft_id, status=status, **changes)
 
     async def refine(
-        self, stored: StoredDraft, action: str, response_url: str | None = None
+        self, stored: StoredDraft, action: str, on_queued: QueuedCallback | None = None
     ) -> Draft:
         """Apply a preview button (`shorter`, `continue`, …) to a draft from `claim`."""
         refinement = REFINEMENTS[action]
@@ -140,7 +135,7 @@ class DraftSessions:
             follow_up=follow_up,
         )
         try:
-            draft = await self.drafter.draft(request)
+            draft = await self.drafter.draft(request, on_queued=on_queued)
         except BaseException:
             self.release(draft_id)
             raise
@@ -192,5 +187,4 @@ class DraftSessions:
             text=row["text"] or "",
             stop_reason=row["stop_reason"] or "end_turn",
             status=row["status"],
-            response_url=row["response_url"],
         )

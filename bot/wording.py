@@ -199,3 +199,96 @@ POST_NOT_A_MEMBER = (
     "You can only post drafts in conversations you're a member of. Join <#{channel}> first, "
     "or pick another one."
 )
+
+# ------------------------------------------------------------------ reading conversations
+
+CANNOT_READ_MISSING_SCOPE = (
+    "Draftbot isn't allowed to read message history in this workspace yet. Please ask "
+    "your Slack admin to reinstall Draftbot with the message history scopes ({scopes}), "
+    "then try again."
+)
+
+CANNOT_READ_DM = (
+    "I can't read that direct message conversation: I can only read conversations "
+    "I've been added to. Paste the messages after `/draft summary` instead."
+)
+
+CANNOT_READ_NOT_INVITED = (
+    "I can't read {channel} yet. Invite me with `/invite @Draftbot` in {channel}, then try again."
+)
+
+CANNOT_READ_NOT_FOUND = (
+    "I can't see that conversation: either it's a private channel I haven't been "
+    "invited to, or the link is wrong. If it's private, invite me with "
+    "`/invite @Draftbot` in that channel and try again; otherwise copy the message "
+    "link again (⋮ More actions → Copy link)."
+)
+
+CANNOT_READ_NO_MESSAGE = (
+    "I couldn't find that message in {channel}. It may have been deleted, or the link "
+    "may be incomplete: copy the message link again (⋮ More actions → Copy link) and "
+    "try again."
+)
+
+BAD_SLACK_LINK = (
+    "That Slack link doesn't point at a message, so Draftbot didn't start a draft. Copy the "
+    "message link again (⋮ More actions → Copy link) and paste it whole, or paste the text "
+    "itself."
+)
+
+TRANSCRIPT_TRIMMED = (
+    "Summary of the first message and the newest {recent:,} of {total:,} messages; "
+    "{left_out:,} older replies were left out to fit."
+)
+
+# ------------------------------------------------------------------ where replies go
+
+DELIVERED_TO_DM = (
+    "Slack wouldn't let me show this draft where you asked for it, so it's here in our "
+    "direct messages instead."
+)
+
+CANNOT_OPEN_FORM = (
+    "Slack couldn't open the form just now (it may have taken too long). Click the button "
+    "again; if it keeps happening, copy the draft and post it yourself."
+)
+
+# ------------------------------------------------------------------ labels
+
+LABEL_POST = "Post to channel"
+LABEL_EDIT = "Edit"
+LABEL_DISCARD = "Discard"
+LABEL_CHANGE_TONE = "Change tone"
+LABEL_OPEN_FORM = "Draft something"
+LABEL_CANCEL = "Cancel"
+
+FORM_TITLE = "Draft with Draftbot"
+FORM_SUBMIT = "Draft it"
+FORM_KIND = "What should Draftbot write?"
+FORM_DETAILS = "Details"
+FORM_DETAILS_HINT = "Who it's for, what it should say, anything to include. Paste text here."
+FORM_DETAILS_PLACEHOLDER = "e.g. to Alex asking to move Friday's meeting to Monday"
+FORM_AUDIENCE = "Audience"
+FORM_AUDIENCE_PLACEHOLDER = "e.g. a new client, my team, the CFO"
+FORM_TONE = "Tone"
+FORM_LENGTH = "Length"
+FORM_WHERE = "Where will you post it?"
+FORM_TONES = ("Neutral", "Friendly", "Formal", "Firm", "Enthusiastic", "Apologetic")
+FORM_LENGTHS = ("Short", "Medium", "Long")
+
+EDIT_TITLE = "Edit draft"
+EDIT_LABEL = "Your draft"
+EDIT_WHERE = "Post it in"
+
+CHOOSE_CHANNEL_TITLE = "Post draft"
+CHOOSE_CHANNEL_SUBMIT = "Post"
+
+HOME_HEADER = "Draftbot"
+HOME_KINDS_HEADING = "*What Draftbot can write*"
+
+ADMIN_CONTACT_UNKNOWN = "your Draftbot admin"
+
+DRAFT_CUT_SHORT = (
+    "This draft is longer than Slack messages allow, and the file with the whole text "
+    "couldn't be sent, so the end is cut off here. Ask for a shorter version."
+)

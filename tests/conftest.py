@@ -14,10 +14,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.app import build_slack_app, build_web_app
 from bot.config import DEFAULT_PROMPTS_DIR, Settings, load_settings
 from bot.llm import RetryPolicy
 from bot.services import Services, build_services
+from handlers.app import build_slack_app, build_web_app
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.signing import interactive_body, sign_request, slash_command_body
 from tests.fakes.slack import FakeSlack

@@ -50,7 +50,7 @@ async def test_over_budget_stops_before_the_model_is_called(
     spend(bot.services.store, "U0ALEX", 990_000_000)  # $0.99 of $1.00 used
     reply = await bot.slash(REQUEST, user_id="U0ALEX")
     [posted] = await asyncio.to_thread(fake_slack.wait_for_responses, reply.response_url, 1, 5.0)
-    assert "You've used $0.9900 of your $1.00 Draftbot budget" in posted["text"]
+    assert "You've used $0.99 of your $1.00 Draftbot budget" in posted["text"]
     assert "<@UADMIN1>" in posted["text"]  # who to ask
     assert fake_anthropic.message_requests() == []
     assert len(bot.usage_rows()) == 1  # only the seeded row: nothing was billed

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.render import MARKDOWN_LIMIT, neutralize_mentions, split_markdown
+from handlers.blocks.text import neutralize_mentions, split_markdown
+from handlers.slack_ids import MARKDOWN_LIMIT
 
 WJ = "\u2060"
 

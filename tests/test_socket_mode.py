@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.app import serve
 from bot.config import load_settings
 from bot.services import build_services
+from handlers.app import serve
 from tests.conftest import APP_TOKEN, FAST_RETRIES
 from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.slack import FakeSlack

@@ -1,4 +1,4 @@
-"""bot.threads: message links, whole threads as transcripts, and plain-words errors.
+"""Message links, whole threads as transcripts, and plain-words errors.
 
 Runs the real AsyncWebClient and People (with a real SQLite store) against the fake Slack.
 """
@@ -15,16 +15,10 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.people import People
 from bot.store import Store
-from bot.threads import (
-    CannotReadConversation,
-    MessageRef,
-    Transcript,
-    fetch_transcript,
-    find_permalink,
-    parse_permalink,
-)
+from handlers.conversations import CannotReadConversation, Transcript, fetch_transcript
+from handlers.people import People
+from handlers.slack_ids import MessageRef, find_permalink, parse_permalink
 from tests.conftest import BOT_TOKEN
 from tests.fakes.slack import FakeSlack
 

@@ -2,7 +2,6 @@
 
 Used by the "Summarize thread" message shortcut and by `/draft summary <message link>`:
 
-- `parse_permalink` / `find_permalink` turn a Slack message link into a `MessageRef`;
 - `fetch_transcript` fetches the whole thread with `conversations.replies` (every page),
   names people by their display names, makes Slack's markup readable, and trims the
   oldest messages to fit a token budget;
@@ -18,21 +17,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.people import People
-
-__all__ = [
-    "CannotReadConversation",
-    "MessageRef",
-    "Transcript",
-    "fetch_transcript",
-    "find_permalink",
-    "parse_permalink",
-]
+from bot import wording
+from bot.errors import UserFacingError
+from handlers.people import People
+from handlers.slack_ids import ANGLE_TOKEN, TS, USER_MENTION, MessageRef, is_direct_message
 
 REPLIES_PAGE_SIZE = 200
 # Slack's own error codes that mean "the bot cannot read this conversation".
@@ -46,86 +38,16 @@ SKIPPED_SUBTYPES = frozenset(
 )
 MIN_BUDGET_TOKENS = 100
 
-# ------------------------------------------------------------------ permalinks
-
-
-@dataclass(frozen=True)
-class MessageRef:
-    channel_id: str
-    ts: str  # "1700000000.123456"
-    thread_ts: str | None  # parent ts when the link points into a thread
-
-
-_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
-_TS = re.compile(r"\d{10}\.\d{6}")
-# workspace.slack.com, org.enterprise.slack.com, app.slack.com (and GovSlack's slack-gov.com)
-_SLACK_HOST = re.compile(r"(?:[a-z0-9-]+\.)+slack(?:-gov)?\.com")
-_ARCHIVES_PATH = re.compile(r"/archives/([^/]+)/p(\d{16})/?")
-_CLIENT_THREAD_PATH = re.compile(r"/client/[TE][A-Z0-9]+/([^/]+)/thread/([^/-]+)-(\d{10}\.\d{6})/?")
-# A URL anywhere in text: Slack's escaped form "<url|label>" stops at "|" or ">".
-_URL_IN_TEXT = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
-_TRAILING_PUNCTUATION = ".,;:!?)]}'\""
-
-
-def parse_permalink(url: str) -> MessageRef | None:
-    """The message a Slack link points at, or None if `url` is not a Slack message link.
-
-    Accepts `https://<workspace>.slack.com/archives/<C|G|D id>/p<16 digits>`, optionally with
-    `?thread_ts=<parent ts>&cid=<channel>` (a reply), on workspace, enterprise
-    (`*.enterprise.slack.com`) and `app.slack.com` hosts; Slack's escaped form from slash
-    command text (`<url>`, `<url|label>`, `&amp;` for `&`); and the web client's thread view
-    `https://app.slack.com/client/T…/C…/thread/C…-1700000000.123456` (the thread's parent).
-    """
-    text = url.strip()
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1].split("|", 1)[0]
-    text = text.replace("&amp;", "&")
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return None
-    host = (parts.hostname or "").lower()
-    if parts.scheme.lower() not in ("http", "https") or not _SLACK_HOST.fullmatch(host):
-        return None
-
-    if archives := _ARCHIVES_PATH.fullmatch(parts.path):
-        channel_id, digits = archives.groups()
-        if not _CHANNEL_ID.fullmatch(channel_id):
-            return None
-        query = parse_qs(parts.query)
-        thread_ts: str | None = query["thread_ts"][0] if "thread_ts" in query else None
-        if thread_ts is not None and not _TS.fullmatch(thread_ts):
-            return None
-        return MessageRef(channel_id, f"{digits[:10]}.{digits[10:]}", thread_ts)
-
-    if client := _CLIENT_THREAD_PATH.fullmatch(parts.path):
-        channel_id, thread_channel, ts = client.groups()
-        if thread_channel != channel_id or not _CHANNEL_ID.fullmatch(channel_id):
-            return None
-        return MessageRef(channel_id, ts, ts)
-    return None
-
-
-def find_permalink(text: str) -> MessageRef | None:
-    """The first Slack message link anywhere in `text` (plain or `<url|label>`), or None."""
-    for match in _URL_IN_TEXT.finditer(text):
-        ref = parse_permalink(match.group(0).rstrip(_TRAILING_PUNCTUATION))
-        if ref is not None:
-            return ref
-    return None
-
-
 # ------------------------------------------------------------------ errors
 
 
-class CannotReadConversation(Exception):
+class CannotReadConversation(UserFacingError):
     """Draftbot cannot read the conversation; `user_message` says what to do about it."""
 
     def __init__(self, channel_id: str, reason: str, user_message: str) -> None:
         super().__init__(user_message)
         self.channel_id = channel_id
         self.reason = reason  # Slack's error code, e.g. "not_in_channel"
-        self.user_message = user_message  # plain words for the person who asked
 
     @classmethod
     def from_slack_error(cls, channel_id: str, reason: str) -> CannotReadConversation:
@@ -134,36 +56,15 @@ class CannotReadConversation(Exception):
 
 def _user_message(channel_id: str, reason: str) -> str:
     channel = f"<#{channel_id}>"
-    is_dm = channel_id.startswith("D")
     if reason == "missing_scope":
-        return (
-            "Draftbot isn't allowed to read message history in this workspace yet. Please ask "
-            "your Slack admin to reinstall Draftbot with the message history scopes "
-            f"({HISTORY_SCOPES}), then try again."
-        )
-    if is_dm and reason in ("not_in_channel", "channel_not_found"):
-        return (
-            "I can't read that direct message conversation: I can only read conversations "
-            "I've been added to. Paste the messages after `/draft summary` instead."
-        )
+        return wording.CANNOT_READ_MISSING_SCOPE.format(scopes=HISTORY_SCOPES)
+    if is_direct_message(channel_id) and reason in ("not_in_channel", "channel_not_found"):
+        return wording.CANNOT_READ_DM
     if reason == "not_in_channel":
-        return (
-            f"I can't read {channel} yet. Invite me with `/invite @Draftbot` in {channel}, "
-            "then try again."
-        )
+        return wording.CANNOT_READ_NOT_INVITED.format(channel=channel)
     if reason == "channel_not_found":
-        return (
-            "I can't see that conversation: either it's a private channel I haven't been "
-            "invited to, or the link is wrong. If it's private, invite me with "
-            "`/invite @Draftbot` in that channel and try again; otherwise copy the message "
-            "link again (⋮ More actions → Copy link)."
-        )
-    # thread_not_found
-    return (
-        f"I couldn't find that message in {channel}. It may have been deleted, or the link "
-        "may be incomplete: copy the message link again (⋮ More actions → Copy link) and "
-        "try again."
-    )
+        return wording.CANNOT_READ_NOT_FOUND
+    return wording.CANNOT_READ_NO_MESSAGE.format(channel=channel)
 
 
 # ------------------------------------------------------------------ transcripts
@@ -175,6 +76,10 @@ class Transcript:
     message_count: int  # messages included
     trimmed_count: int  # oldest messages left out to fit the budget (0 if none)
     channel_id: str
+
+    @property
+    def total_count(self) -> int:
+        return self.message_count + self.trimmed_count
 
 
 async def fetch_transcript(
@@ -202,6 +107,8 @@ async def fetch_transcript(
         raise ValueError(f"max_tokens must be at least {MIN_BUDGET_TOKENS}, got {max_tokens}")
     messages = await _fetch_thread(client, ref)
     messages = [m for m in messages if _is_content(m)]
+    if not messages:  # a deleted message, or a ts that never existed
+        raise CannotReadConversation.from_slack_error(ref.channel_id, "thread_not_found")
 
     user_ids = _user_ids(messages)
     names = await people.names(user_ids) if user_ids else {}
@@ -229,7 +136,7 @@ async def _fetch_thread(client: AsyncWebClient, ref: MessageRef) -> list[dict[st
         # A link to a reply without ?thread_ts=: Slack answers with the reply alone, which
         # names its parent. Fetch the whole thread instead.
         parent = messages[0].get("thread_ts")
-        if isinstance(parent, str) and parent != messages[0].get("ts") and _TS.fullmatch(parent):
+        if isinstance(parent, str) and parent != messages[0].get("ts") and TS.fullmatch(parent):
             messages = await _replies(client, ref.channel_id, parent)
     return messages
 
@@ -289,11 +196,6 @@ def _time_label(stamp: datetime, with_date: bool, with_year: bool) -> str:
     return f"{day} {stamp.year} {clock}" if with_year else f"{day} {clock}"
 
 
-# Slack markup, https://docs.slack.dev/messaging/formatting-message-text
-_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
-_ANGLE_TOKEN = re.compile(r"<([^<>]*)>")
-
-
 def _is_content(message: Mapping[str, Any]) -> bool:
     if message.get("subtype") in SKIPPED_SUBTYPES:
         return False
@@ -330,7 +232,7 @@ def _user_ids(messages: Iterable[Mapping[str, Any]]) -> list[str]:
         user = message.get("user")
         if isinstance(user, str) and not _bot_name(message):
             ids[user] = None
-        for mention in _USER_MENTION.finditer(_raw_text(message)):
+        for mention in USER_MENTION.finditer(_raw_text(message)):
             ids[mention.group(1)] = None
     return list(ids)
 
@@ -383,7 +285,7 @@ def readable_text(text: str, names: Mapping[str, str]) -> str:
             return target
         return f"{label} ({target})"
 
-    text = _ANGLE_TOKEN.sub(token, text)
+    text = ANGLE_TOKEN.sub(token, text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-import handlers
 from bot.services import Services
+from handlers import listeners
+from handlers.flows import Flows
+from handlers.people import People
 
 log = logging.getLogger(__name__)
 
@@ -20,14 +23,23 @@ HEALTH_PATH = "/healthz"
 
 
 def build_slack_app(services: Services) -> AsyncApp:
-    if services.slack_client is None:
+    client = services.slack_client
+    if client is None:
         raise ValueError("Serving Slack needs SLACK_BOT_TOKEN")
     app = AsyncApp(
-        client=services.slack_client,
+        client=client,
         signing_secret=services.settings.slack_signing_secret,
         process_before_response=False,  # ack answers Slack at once; the listener continues
     )
-    handlers.register(app, services)
+    people = People(services.store, client, services.settings.admin_user_ids)
+    flows = Flows(services, people, client)
+
+    async def provide_flows(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        context["flows"] = flows  # listeners take it as an argument named `flows`
+        await next()
+
+    app.middleware(provide_flows)
+    listeners.register(app, services.settings.command)
     return app
 
 

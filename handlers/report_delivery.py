@@ -12,11 +12,12 @@ from typing import Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.people import People
 from bot.pricing import PriceTable
-from bot.report_formats import summary_blocks, summary_text, to_csv
+from bot.report_formats import summary_text, to_csv
 from bot.reports import Period, Report, build_report, with_names
 from bot.storage import Storage
+from handlers.blocks.reports import summary_blocks
+from handlers.people import People
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Block Kit builders: pure functions from Draftbot's values to Slack payloads."""

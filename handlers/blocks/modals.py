@@ -1,0 +1,164 @@
+"""Modals: the draft form, the Edit form, and "where should this go?" for Messages-tab drafts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot import wording
+from bot.prompts import PromptLibrary
+from handlers.slack_ids import OPTION_LABEL_LIMIT, PLAIN_INPUT_LIMIT
+
+FORM_CALLBACK = "draft_form"
+EDIT_CALLBACK = "draft_edit_modal"
+CHANNEL_CALLBACK = "draft_choose_channel"
+VALUE = "value"  # every input's action_id
+
+View = dict[str, Any]
+
+
+def _text(value: str) -> dict[str, str]:
+    return {"type": "plain_text", "text": value}
+
+
+def _options(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [{"text": _text(label), "value": value} for label, value in pairs]
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    element = {"action_id": VALUE, **element}
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": _text(label),
+        "element": element,
+        **extra,
+    }
+
+
+def _channel_input(label: str, *, optional: bool) -> dict[str, Any]:
+    return _input("channel", label, {"type": "conversations_select"}, optional=optional)
+
+
+def _modal(
+    callback_id: str, title: str, submit: str, meta: dict[str, Any], blocks: list[Any]
+) -> View:
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": _text(title),
+        "submit": _text(submit),
+        "close": _text(wording.LABEL_CANCEL),
+        "private_metadata": json.dumps(meta),
+        "blocks": blocks,
+    }
+
+
+def draft_form(
+    library: PromptLibrary,
+    *,
+    channel_id: str | None,
+    response_url: str | None,
+    ask_for_channel: bool = False,
+) -> View:
+    """What to draft, the details, and optional audience, tone and length."""
+    kinds = _options(
+        [
+            (f"{kind.name.capitalize()}: {kind.description}"[:OPTION_LABEL_LIMIT], kind.name)
+            for kind in library.kinds
+        ]
+    )
+    select = {"type": "static_select"}
+    blocks: list[dict[str, Any]] = [
+        _input("kind", wording.FORM_KIND, {**select, "options": kinds, "initial_option": kinds[0]}),
+        _input(
+            "details",
+            wording.FORM_DETAILS,
+            {
+                "type": "plain_text_input",
+                "multiline": True,
+                "max_length": PLAIN_INPUT_LIMIT,
+                "placeholder": _text(wording.FORM_DETAILS_PLACEHOLDER),
+            },
+            hint=_text(wording.FORM_DETAILS_HINT),
+        ),
+        _input(
+            "audience",
+            wording.FORM_AUDIENCE,
+            {"type": "plain_text_input", "placeholder": _text(wording.FORM_AUDIENCE_PLACEHOLDER)},
+            optional=True,
+        ),
+        _input(
+            "tone",
+            wording.FORM_TONE,
+            {**select, "options": _options([(t, t) for t in wording.FORM_TONES])},
+            optional=True,
+        ),
+        _input(
+            "length",
+            wording.FORM_LENGTH,
+            {**select, "options": _options([(n, n) for n in wording.FORM_LENGTHS])},
+            optional=True,
+        ),
+    ]
+    if ask_for_channel:
+        blocks.append(_channel_input(wording.FORM_WHERE, optional=True))
+    meta = {"channel_id": channel_id, "response_url": response_url}
+    return _modal(FORM_CALLBACK, wording.FORM_TITLE, wording.FORM_SUBMIT, meta, blocks)
+
+
+def edit_modal(
+    draft_id: str, text: str, response_url: str | None, *, ask_for_channel: bool
+) -> View:
+    """The draft in a text box; drafts with no channel yet also ask where to post."""
+    blocks: list[dict[str, Any]] = [
+        _input(
+            "text",
+            wording.EDIT_LABEL,
+            {
+                "type": "plain_text_input",
+                "multiline": True,
+                "max_length": PLAIN_INPUT_LIMIT,
+                "initial_value": text,
+            },
+        )
+    ]
+    if ask_for_channel:
+        blocks.append(_channel_input(wording.EDIT_WHERE, optional=False))
+    meta = {"draft_id": draft_id, "response_url": response_url}
+    return _modal(EDIT_CALLBACK, wording.EDIT_TITLE, wording.LABEL_POST, meta, blocks)
+
+
+def choose_channel_modal(draft_id: str, response_url: str | None) -> View:
+    """For drafts written in the Messages tab: where should this go?"""
+    meta = {"draft_id": draft_id, "response_url": response_url}
+    blocks = [_channel_input(wording.CHOOSE_CHANNEL, optional=False)]
+    return _modal(
+        CHANNEL_CALLBACK,
+        wording.CHOOSE_CHANNEL_TITLE,
+        wording.CHOOSE_CHANNEL_SUBMIT,
+        meta,
+        blocks,
+    )
+
+
+def submitted(view: dict[str, Any], block_id: str) -> str:
+    """The answer in one input of a submitted modal ("" when left empty)."""
+    value = view["state"]["values"].get(block_id, {}).get(VALUE, {}) or {}
+    selected = value.get("selected_option") or {}
+    answer = value.get("value") or selected.get("value") or value.get("selected_conversation")
+    return str(answer or "").strip()
+
+
+def metadata(view: dict[str, Any]) -> dict[str, Any]:
+    meta = json.loads(view.get("private_metadata") or "{}")
+    return meta if isinstance(meta, dict) else {}
+
+
+def form_request_text(kind: str, view: dict[str, Any]) -> str:
+    """The form's answers as one request, in the words a person would type."""
+    lines = [f"{kind} {submitted(view, 'details')}"]
+    for label, block in (("Audience", "audience"), ("Tone", "tone"), ("Length", "length")):
+        if answer := submitted(view, block):
+            lines.append(f"{label}: {answer}")
+    return "\n".join(lines)

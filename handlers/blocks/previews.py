@@ -1,0 +1,165 @@
+"""The private preview of a draft, its buttons and notes, and the draft as posted."""
+
+from __future__ import annotations
+
+from bot import wording
+from bot.budgets import BudgetStatus
+from bot.drafting import Draft
+from bot.prompts import PromptKind, PromptLibrary
+from bot.refinements import REFINEMENTS, TONES
+from handlers.blocks.message import Block, Outgoing, context, notice, section
+from handlers.blocks.text import neutralize_mentions, split_markdown
+from handlers.slack_ids import PLAIN_INPUT_LIMIT, SECTION_LIMIT
+
+ACTIONS_BLOCK_ID = "draft_actions"
+
+
+def draft_preview(draft: Draft, notes: tuple[Block, ...] = ()) -> Outgoing:
+    """The draft with its notes and buttons; refusals and empty drafts as plain notices."""
+    if draft.refused:
+        return notice(wording.REFUSED)
+    if not draft.text:
+        return notice(wording.EMPTY_DRAFT)
+    kind = draft.request.kind
+    return Outgoing(
+        text="",
+        body=neutralize_mentions(draft.text),
+        blocks=(*notes, *_draft_notes(draft)),
+        actions=preview_actions(draft) if draft.draft_id else None,
+        file_name=f"{kind.name}-draft.md",
+        file_title=f"Your {kind.name} draft",
+    )
+
+
+def preview_actions(draft: Draft) -> Block:
+    """The buttons under a private preview. Values carry only the draft id."""
+    draft_id = draft.draft_id or ""
+
+    def button(action: str, label: str, style: str | None = None) -> Block:
+        element: Block = {
+            "type": "button",
+            "action_id": f"draft_{action}",
+            "text": {"type": "plain_text", "text": label},
+            "value": draft_id,
+        }
+        if style:
+            element["style"] = style
+        return element
+
+    elements = [button("post", wording.LABEL_POST, "primary")]
+    if draft.truncated:
+        elements.append(button("continue", REFINEMENTS["continue"].label))
+    elements += [
+        button(name, REFINEMENTS[name].label) for name in ("regenerate", "shorter", "longer")
+    ]
+    elements.append(
+        {
+            "type": "static_select",
+            "action_id": "draft_tone",
+            "placeholder": {"type": "plain_text", "text": wording.LABEL_CHANGE_TONE},
+            "options": [
+                {
+                    "text": {"type": "plain_text", "text": REFINEMENTS[tone].label},
+                    "value": f"{tone}:{draft_id}",
+                }
+                for tone in TONES
+            ],
+        }
+    )
+    if len(draft.text) <= PLAIN_INPUT_LIMIT:
+        elements.append(button("edit", wording.LABEL_EDIT))
+    elements.append(button("discard", wording.LABEL_DISCARD, "danger"))
+    return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": elements}
+
+
+def working_preview(text: str, status: str) -> Outgoing:
+    """The draft with a "Making it shorter…" line and no buttons, while the model works."""
+    first = split_markdown(neutralize_mentions(text))[0]
+    return Outgoing(text=status, body=first, blocks=(context(f"_{status}_"),))
+
+
+def posted_draft(text: str, author_id: str) -> Outgoing:
+    """The draft as posted in the channel, attributed to the person who asked for it."""
+    attribution = wording.POST_ATTRIBUTION.format(user=author_id)
+    return Outgoing(
+        text=attribution, body=neutralize_mentions(text), blocks=(context(attribution),)
+    )
+
+
+def with_warning(out: Outgoing, text: str) -> Outgoing:
+    """The preview the person had, with a line saying what went wrong just now."""
+    return out.with_blocks(section(f":warning: {text}"))
+
+
+def _draft_notes(draft: Draft) -> list[Block]:
+    blocks: list[Block] = []
+    kind = draft.request.kind
+    if draft.stop_reason == "max_tokens":
+        truncated = wording.TRUNCATED.format(kind=kind.name, max_tokens=kind.max_tokens)
+        blocks.append(section(f":warning: {truncated}"))
+    elif draft.stop_reason == "model_context_window_exceeded":
+        blocks.append(section(f":warning: {wording.CONTEXT_FULL}"))
+    footer = wording.DRAFT_FOOTER.format(kind=kind.name, seconds=draft.latency_ms / 1000)
+    blocks.append(context(footer))
+    return blocks
+
+
+def transcript_note(recent: int, total: int, left_out: int) -> Block:
+    return context(wording.TRANSCRIPT_TRIMMED.format(recent=recent, total=total, left_out=left_out))
+
+
+def budget_notice(status: BudgetStatus) -> Block:
+    return section(
+        wording.BUDGET_NOTICE.format(
+            percent=f"{status.used_fraction:.0%}",
+            spent=status.spent.display(),
+            limit=status.limit.display() if status.limit else "-",
+            resets_on=status.resets_on,
+        )
+    )
+
+
+def failure(user_message: str, reference: str | None = None) -> Outgoing:
+    out = notice(user_message)
+    if reference:
+        out = out.with_blocks(context(wording.REFERENCE.format(reference=reference)))
+    return out
+
+
+def working_text(kind: PromptKind) -> str:
+    return wording.WORKING.format(kind=kind.name)
+
+
+def needs_details_text(kind: PromptKind, command: str) -> str:
+    return wording.NEEDS_DETAILS.format(kind=kind.name, command=command, example=kind.example)
+
+
+def kind_lines(library: PromptLibrary, command: str) -> str:
+    return "\n".join(
+        wording.HELP_KIND_LINE.format(
+            name=kind.name, description=kind.description, command=command, example=kind.example
+        )
+        for kind in library.kinds
+    )
+
+
+def help_message(library: PromptLibrary, command: str) -> Outgoing:
+    text = "\n".join(
+        [
+            wording.HELP_INTRO.format(command=command),
+            "",
+            kind_lines(library, command),
+            "",
+            wording.HELP_OUTRO.format(command=command),
+        ]
+    )
+    return Outgoing(
+        text=text, blocks=tuple(section(part) for part in split_markdown(text, SECTION_LIMIT))
+    )
+
+
+def admin_contact(admin_user_ids: frozenset[str]) -> str:
+    """How to name the admins in a message: mentions if we know them."""
+    if not admin_user_ids:
+        return wording.ADMIN_CONTACT_UNKNOWN
+    return " or ".join(f"<@{user_id}>" for user_id in sorted(admin_user_ids))

@@ -1,0 +1,85 @@
+"""Usage in Slack: a person's own month, and the admin report's summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import wording
+from bot.budgets import BudgetStatus
+from bot.reports import Report
+from handlers.blocks.message import Outgoing, section
+from handlers.blocks.text import escape
+
+
+def usage_text(status: BudgetStatus) -> str:
+    lines = [
+        wording.USAGE_SUMMARY.format(
+            month=status.month.start.strftime("%B %Y"),
+            drafts=f"{status.drafts:,}",
+            spent=status.spent.display(),
+        )
+    ]
+    if status.limit is not None and status.remaining is not None:
+        lines.append(
+            wording.USAGE_BUDGET_LEFT.format(
+                limit=status.limit.display(),
+                remaining=status.remaining.display(),
+                resets_on=status.resets_on,
+            )
+        )
+    else:
+        lines.append(wording.USAGE_NO_BUDGET)
+    return "\n".join(lines)
+
+
+def usage_message(status: BudgetStatus) -> Outgoing:
+    text = usage_text(status)
+    return Outgoing(text=text, blocks=(section(text),))
+
+
+def budget_admin_alert(status: BudgetStatus, name: str) -> str:
+    """Names the person in plain text, so the alert does not notify them."""
+    return wording.BUDGET_ADMIN_ALERT.format(
+        user=f"{escape(name)} ({status.user_id})",
+        percent=f"{status.used_fraction:.0%}",
+        spent=status.spent.display(),
+        limit=status.limit.display() if status.limit else "-",
+        month=status.month.start.strftime("%B %Y"),
+    )
+
+
+def summary_blocks(by_user: Report, by_kind: Report, top: int = 5) -> list[dict[str, Any]]:
+    """Block Kit summary for admins: totals, top people, top kinds, cache savings."""
+    total = by_user.total
+    totals = (
+        f"*{total.requests:,}* drafts by *{len(by_user.rows)}* people · "
+        f"cost *{total.cost.display()}*"
+        + (f" (+{total.unpriced_requests} with unknown price)" if total.unpriced_requests else "")
+        + f"\nPrompt cache: *{total.cache_read_share:.0%}* of input read from cache, "
+        f"saving *{total.savings.display()}*"
+        + (f"\n{total.failed:,} failed · {total.truncated:,} cut off" if total.requests else "")
+    )
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Draftbot usage report"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": by_user.period.label}]},
+        section(totals),
+    ]
+    if not total.requests:
+        return blocks
+    blocks.append(
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": "*Top people*\n" + _top_lines(by_user, top)},
+                {"type": "mrkdwn", "text": "*Top kinds*\n" + _top_lines(by_kind, top)},
+            ],
+        }
+    )
+    return blocks
+
+
+def _top_lines(report: Report, top: int) -> str:
+    return "\n".join(
+        f"{index}. {escape(row.label)}: {row.cost.display()} ({row.requests:,} drafts)"
+        for index, row in enumerate(report.rows[:top], start=1)
+    )

@@ -1,0 +1,295 @@
+"""The use cases the Slack surfaces share: deliver a draft, refine it, post it, summarize a
+conversation, open a form. Listeners parse a payload, pick a destination and call one of
+these; no listener imports another.
+
+Every failure ends here as words for the person: a `UserFacingError` shows its own message,
+anything else is logged and shown as the plain "something went wrong" (`failure_message`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import wording
+from bot.budgets import BudgetStatus
+from bot.drafting import Draft, DraftFailed, DraftRequest, over_budget_message
+from bot.errors import UserFacingError
+from bot.prompts import PromptKind
+from bot.refinements import REFINEMENTS
+from bot.services import Services
+from bot.sessions import DraftUnavailable, StoredDraft
+from handlers.blocks import previews
+from handlers.blocks.message import Block, Outgoing, notice
+from handlers.blocks.reports import budget_admin_alert
+from handlers.conversations import Transcript, fetch_transcript
+from handlers.people import People
+from handlers.replies import DirectMessageReply, Reply, ResponseUrlReply, post_to_channel
+from handlers.slack_ids import MessageRef, is_direct_message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asked, and where a posted draft should go."""
+
+    user_id: str
+    team_id: str | None
+    channel_id: str | None  # None: ask when they click Post (the Messages tab, the Home form)
+
+
+class Flows:
+    def __init__(self, services: Services, people: People, client: AsyncWebClient) -> None:
+        self.services = services
+        self.people = people
+        self.client = client
+        self.library = services.library
+        self.command = services.settings.command
+
+    def first_time(self, key: str) -> bool:
+        """True the first time `key` is seen: makes Slack's redelivered events harmless."""
+        return self.services.store.first_time(key)
+
+    # ------------------------------------------------------------ destinations
+
+    def private_reply(self, response_url: str | None, user_id: str) -> Reply:
+        """The response_url when there is one, else (or when it fails) the DM."""
+        dm = DirectMessageReply(self.client, user_id)
+        return ResponseUrlReply(response_url, dm) if response_url else dm
+
+    # ------------------------------------------------------------ drafting
+
+    async def draft(
+        self,
+        request: DraftRequest,
+        reply: Reply,
+        *,
+        notes: tuple[Block, ...] = (),
+        announce: bool = False,
+    ) -> None:
+        """Draft and show the private preview, or say plainly why there is none."""
+        async with self.services.in_flight.track():
+            if announce:
+                await reply.update(notice(previews.working_text(request.kind)))
+
+            async def on_queued(position: int) -> None:
+                await reply.update(notice(wording.QUEUED.format(position=position)))
+
+            try:
+                draft = await self.services.sessions.create(
+                    request, on_text=reply.on_text, on_queued=on_queued
+                )
+            except Exception as error:
+                await reply.show(self.failure_message(error, f"drafting for {request.user_id}"))
+                return
+            await reply.show(
+                await self._with_budget_alerts(draft, previews.draft_preview(draft, notes))
+            )
+
+    async def draft_from_conversation(
+        self,
+        asker: Asker,
+        kind: PromptKind,
+        text: str,
+        ref: MessageRef,
+        reply: Reply,
+        *,
+        check_access: bool,
+        source: str,
+    ) -> None:
+        """Read the conversation `ref` is in and draft from it (a summary, a reply)."""
+        async with self.services.in_flight.track():  # shutdown waits for the reading too
+            if check_access and not await self.people.can_read(asker.user_id, ref.channel_id):
+                # The bot may be in a private conversation the person is not: never leak it.
+                channel = f"<#{ref.channel_id}>"
+                await reply.show(notice(wording.CANNOT_SEE_CONVERSATION.format(channel=channel)))
+                return
+            try:
+                transcript = await fetch_transcript(self.client, self.people, ref)
+            except Exception as error:
+                await reply.show(self.failure_message(error, f"reading {ref.channel_id}"))
+                return
+            request = DraftRequest(
+                kind=kind,
+                text=attach_conversation(text, transcript),
+                user_id=asker.user_id,
+                source=source,
+                team_id=asker.team_id,
+                channel_id=asker.channel_id,
+            )
+            notes: tuple[Block, ...] = ()
+            if transcript.trimmed_count:
+                recent = transcript.message_count - 1  # the first message is always kept
+                total, left_out = transcript.total_count, transcript.trimmed_count
+                notes = (previews.transcript_note(recent, total, left_out),)
+            await self.draft(request, reply, notes=notes, announce=True)
+
+    async def refine(self, user_id: str, draft_id: str, action: str, reply: Reply) -> None:
+        """A preview button: "Making it shorter…", the model, then the new preview."""
+        sessions = self.services.sessions
+        try:
+            stored = sessions.claim(draft_id, user_id)
+        except DraftUnavailable as refusal:
+            await reply.tell(refusal.user_message)
+            return
+        async with self.services.in_flight.track():
+            try:
+                await reply.update(
+                    previews.working_preview(stored.text, REFINEMENTS[action].working)
+                )
+
+                async def on_queued(position: int) -> None:
+                    queued = wording.QUEUED.format(position=position)
+                    await reply.update(previews.working_preview(stored.text, queued))
+
+                draft = await sessions.refine(stored, action, on_queued=on_queued)
+            except BaseException as error:
+                sessions.release(draft_id)  # never leave the draft stuck as "working"
+                if not isinstance(error, Exception):
+                    raise
+                problem = self.failure_message(error, f"refining draft {draft_id}")
+                await reply.show(self._previous_with_problem(stored, problem.text))
+                return
+            await reply.show(await self._with_budget_alerts(draft, previews.draft_preview(draft)))
+
+    def _previous_with_problem(self, stored: StoredDraft, problem: str) -> Outgoing:
+        """Keep the draft the person had, with its buttons, and say what went wrong."""
+        previous = previews.draft_preview(self.services.sessions.as_draft(stored))
+        return previews.with_warning(previous, problem)
+
+    async def _with_budget_alerts(self, draft: Draft, out: Outgoing) -> Outgoing:
+        """The person's once-a-month 80 % notice rides on the draft; admins get a post."""
+        alerts = draft.budget_alerts
+        if alerts is None:
+            return out
+        if alerts.tell_user:
+            out = out.with_blocks(previews.budget_notice(alerts.status))
+        channel = self.services.settings.alert_channel
+        if alerts.tell_admins and channel:
+            try:
+                user_id = alerts.status.user_id
+                name = (await self.people.names([user_id])).get(user_id, user_id)
+                await self.client.chat_postMessage(
+                    channel=channel, text=budget_admin_alert(alerts.status, name)
+                )
+            except Exception as error:  # the draft is billed and ready: show it regardless
+                log.warning("could not post budget alert to %s: %s", channel, _why(error))
+        return out
+
+    # ------------------------------------------------------------ posting
+
+    def load_draft(self, draft_id: str, user_id: str) -> StoredDraft:
+        """The person's own draft; raises `DraftUnavailable` (expired, someone else's)."""
+        return self.services.sessions.load(draft_id, user_id)
+
+    def discard(self, draft_id: str, user_id: str) -> None:
+        self.services.sessions.claim(draft_id, user_id)
+        self.services.sessions.release(draft_id, status="discarded")
+
+    async def post(
+        self, user_id: str, draft_id: str, *, text: str | None = None, channel: str | None = None
+    ) -> str | None:
+        """Post the draft (or `text`, an edited version) in its channel, or in `channel`.
+
+        Returns None once posted, or the plain-words reason it could not be.
+        """
+        sessions = self.services.sessions
+        try:
+            stored = sessions.claim(draft_id, user_id)
+        except DraftUnavailable as refusal:
+            return refusal.user_message
+        where = channel or stored.channel_id or ""
+        body = text if text is not None else stored.text
+        try:
+            await post_to_channel(self.client, where, previews.posted_draft(body, user_id))
+        except SlackApiError as error:
+            sessions.release(draft_id)
+            code = str(error.response.get("error"))
+            log.info("could not post draft=%s to %s: %s", draft_id, where, code)
+            return cannot_post_reason(where, code)
+        except BaseException:  # network trouble: never leave the draft stuck as "working"
+            sessions.release(draft_id)
+            raise
+        sessions.release(draft_id, status="posted", text=body, channel_id=where)
+        log.info("draft posted draft=%s user=%s channel=%s", draft_id, user_id, where)
+        return None
+
+    async def post_and_confirm(self, user_id: str, draft_id: str, reply: Reply) -> None:
+        try:
+            problem = await self.post(user_id, draft_id)
+        except Exception as error:
+            await reply.tell(self.failure_message(error, f"posting draft {draft_id}").text)
+            return
+        if problem:
+            await reply.tell(problem)
+            return
+        channel = self.load_draft(draft_id, user_id).channel_id
+        await reply.show(notice(wording.POSTED.format(channel=channel)))
+
+    async def confirm_posted(self, response_url: str | None, user_id: str, channel: str) -> None:
+        """After a form posted the draft: "Posted in #channel" where the preview was."""
+        if response_url:
+            await self.private_reply(response_url, user_id).show(
+                notice(wording.POSTED.format(channel=channel))
+            )
+
+    # ------------------------------------------------------------ forms
+
+    async def open_form(
+        self, trigger_id: str, view: dict[str, Any], reply: Reply, instead: Outgoing | None = None
+    ) -> None:
+        """Open a modal; if Slack won't (an expired trigger, a 5xx), show `instead` or say
+        what happened."""
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=view)
+        except Exception as error:
+            log.warning("could not open a form: %s", _why(error))
+            if instead is not None:
+                await reply.show(instead)
+            else:
+                await reply.tell(wording.CANNOT_OPEN_FORM)
+
+    async def can_post_in(self, user_id: str, channel: str) -> bool:
+        return await self.people.is_member(user_id, channel)
+
+    # ------------------------------------------------------------ wording
+
+    def failure_message(self, error: BaseException, doing: str) -> Outgoing:
+        """The one place an exception becomes words for a person."""
+        if isinstance(error, DraftFailed) and error.over_budget is not None:
+            return previews.failure(self.over_budget_text(error.over_budget))
+        if isinstance(error, UserFacingError):
+            log.info("could not finish %s: %s", doing, type(error).__name__)
+            return previews.failure(error.user_message, error.reference)
+        log.error("unexpected error while %s", doing, exc_info=error)
+        return previews.failure(wording.UNEXPECTED)
+
+    def over_budget_text(self, status: BudgetStatus) -> str:
+        admins = previews.admin_contact(self.services.settings.admin_user_ids)
+        return over_budget_message(status, admins=admins)
+
+
+def attach_conversation(text: str, transcript: Transcript) -> str:
+    return (
+        f"{text}\n\nThe Slack conversation ({transcript.message_count} messages, "
+        f"times in UTC):\n<conversation>\n{transcript.text}\n</conversation>"
+    )
+
+
+def cannot_post_reason(channel: str, error: str) -> str:
+    if error in ("not_in_channel", "channel_not_found") and is_direct_message(channel):
+        return wording.CANNOT_POST_DM
+    if error in ("not_in_channel", "channel_not_found"):
+        return wording.CANNOT_POST_NOT_IN_CHANNEL.format(channel=channel)
+    return wording.CANNOT_POST.format(channel=channel, reason=error.replace("_", " "))
+
+
+def _why(error: BaseException) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error"))
+    return type(error).__name__

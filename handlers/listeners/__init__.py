@@ -1,0 +1,17 @@
+"""One module per Slack surface; each `register(app, command)` is its route table.
+
+A new surface is one module here plus one line in `SURFACES`.
+"""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers.listeners import actions, commands, home, messages, shortcuts, views
+
+SURFACES = (commands, actions, views, shortcuts, home, messages)
+
+
+def register(app: AsyncApp, command: str) -> None:
+    for surface in SURFACES:
+        surface.register(app, command)

@@ -1,0 +1,98 @@
+"""Buttons under a draft preview: post, refine, edit, discard."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot import wording
+from bot.sessions import DraftUnavailable
+from handlers.blocks import modals
+from handlers.flows import Flows
+from handlers.slack_ids import PLAIN_INPUT_LIMIT
+
+_REFINE_ACTIONS = re.compile(r"^draft_(regenerate|shorter|longer|continue)$")
+
+
+def register(app: AsyncApp, command: str) -> None:
+    app.action(_REFINE_ACTIONS)(on_refine)
+    app.action("draft_tone")(on_tone)
+    app.action("draft_post")(on_post)
+    app.action("draft_edit")(on_edit)
+    app.action("draft_discard")(on_discard)
+
+
+async def on_refine(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], flows: Flows
+) -> None:
+    await ack()
+    user_id = body["user"]["id"]
+    name = action["action_id"].removeprefix("draft_")
+    reply = flows.private_reply(body.get("response_url"), user_id)
+    await flows.refine(user_id, action["value"], name, reply)
+
+
+async def on_tone(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], flows: Flows
+) -> None:
+    await ack()
+    user_id = body["user"]["id"]
+    tone, _, draft_id = action["selected_option"]["value"].partition(":")
+    await flows.refine(
+        user_id, draft_id, tone, flows.private_reply(body.get("response_url"), user_id)
+    )
+
+
+async def on_post(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], flows: Flows
+) -> None:
+    await ack()
+    user_id = body["user"]["id"]
+    reply = flows.private_reply(body.get("response_url"), user_id)
+    try:
+        stored = flows.load_draft(action["value"], user_id)
+    except DraftUnavailable as refusal:
+        await reply.tell(refusal.user_message)
+        return
+    if not stored.channel_id:  # written in the Messages tab: ask where it should go
+        view = modals.choose_channel_modal(stored.id, body.get("response_url"))
+        await flows.open_form(body["trigger_id"], view, reply)
+        return
+    await flows.post_and_confirm(user_id, stored.id, reply)
+
+
+async def on_edit(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], flows: Flows
+) -> None:
+    await ack()
+    user_id = body["user"]["id"]
+    reply = flows.private_reply(body.get("response_url"), user_id)
+    try:
+        stored = flows.load_draft(action["value"], user_id)
+    except DraftUnavailable as refusal:
+        await reply.tell(refusal.user_message)
+        return
+    if len(stored.text) > PLAIN_INPUT_LIMIT:
+        await reply.tell(wording.EDIT_TOO_LONG)
+        return
+    view = modals.edit_modal(
+        stored.id, stored.text, body.get("response_url"), ask_for_channel=not stored.channel_id
+    )
+    await flows.open_form(body["trigger_id"], view, reply)
+
+
+async def on_discard(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, flows: Flows
+) -> None:
+    await ack()
+    user_id = body["user"]["id"]
+    try:
+        flows.discard(action["value"], user_id)
+    except DraftUnavailable as refusal:
+        await flows.private_reply(body.get("response_url"), user_id).tell(refusal.user_message)
+        return
+    await respond(delete_original=True)

@@ -1,0 +1,37 @@
+"""The App Home tab, and its button for the draft form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.blocks import modals
+from handlers.blocks.home import OPEN_FORM_ACTION, home_view
+from handlers.flows import Flows
+
+
+def register(app: AsyncApp, command: str) -> None:
+    app.event("app_home_opened")(on_home_opened)
+    app.action(OPEN_FORM_ACTION)(on_open_form)
+
+
+async def on_home_opened(event: dict[str, Any], client: AsyncWebClient, flows: Flows) -> None:
+    if event.get("tab", "home") != "home":
+        return
+    user_id = event["user"]
+    status = flows.services.budgets.status(user_id)
+    await client.views_publish(
+        user_id=user_id, view=home_view(flows.library, flows.command, status)
+    )
+
+
+async def on_open_form(ack: AsyncAck, body: dict[str, Any], flows: Flows) -> None:
+    await ack()
+    form = modals.draft_form(
+        flows.library, channel_id=None, response_url=None, ask_for_channel=True
+    )
+    user_id = body["user"]["id"]
+    await flows.open_form(body["trigger_id"], form, flows.private_reply(None, user_id))
