@@ -19,6 +19,7 @@ from dotenv import load_dotenv
 
 from bot.errors import SetupError
 from bot.pricing import parse_usd
+from bot.slack_ids import CHANNEL_ID, USER_ID
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROMPTS_DIR = PROJECT_ROOT / "prompts"
@@ -40,8 +41,6 @@ _WHERE = {
     ),
     "ANTHROPIC_API_KEY": "console.anthropic.com → Settings → API Keys",
 }
-
-_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 class ConfigError(SetupError):
@@ -174,7 +173,7 @@ def load_settings(
         problems.append(f"PORT must be a number between 1 and 65535, not {port_text!r}.")
 
     admins = [item.strip() for item in env.get("ADMIN_USER_IDS", "").split(",") if item.strip()]
-    bad_admins = [item for item in admins if not _SLACK_USER_ID.match(item)]
+    bad_admins = [item for item in admins if not USER_ID.fullmatch(item)]
     if bad_admins:
         problems.append(
             "ADMIN_USER_IDS must be Slack member IDs separated by commas (like U012AB3CD): "
@@ -203,7 +202,7 @@ def load_settings(
         )
 
     alert_channel = env.get("DRAFTBOT_ALERT_CHANNEL") or None
-    if alert_channel and not re.fullmatch(r"[CGD][A-Z0-9]{2,}", alert_channel):
+    if alert_channel and not CHANNEL_ID.fullmatch(alert_channel):
         problems.append(
             "DRAFTBOT_ALERT_CHANNEL must be a channel ID like C0123ABCD (in Slack: open the "
             "channel → its name → the ID is at the bottom), not a channel name."

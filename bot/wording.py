@@ -292,3 +292,14 @@ DRAFT_CUT_SHORT = (
     "This draft is longer than Slack messages allow, and the file with the whole text "
     "couldn't be sent, so the end is cut off here. Ask for a shorter version."
 )
+
+# ------------------------------------------------------------------ the admin report in Slack
+
+REPORT_HEADER = "Draftbot usage report"
+REPORT_TOP_PEOPLE = "*Top people*"
+REPORT_TOP_KINDS = "*Top kinds*"
+REPORT_CHART_TITLE = "Draftbot usage · {period}"
+REPORT_CHART_FILE_TITLE = "Draftbot usage chart, {period}"
+REPORT_FILES_COMMENT = "Draftbot usage report, {period}: chart and per-person CSV."
+REPORT_CHART_NAME = "Chart"
+REPORT_CSV_TITLE = "Usage by person (CSV)"

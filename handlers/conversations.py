@@ -23,8 +23,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
 from bot.errors import UserFacingError
+from bot.slack_ids import ANGLE_TOKEN, TS, USER_MENTION, MessageRef, is_direct_message
 from handlers.people import People
-from handlers.slack_ids import ANGLE_TOKEN, TS, USER_MENTION, MessageRef, is_direct_message
 
 REPLIES_PAGE_SIZE = 200
 # Slack's own error codes that mean "the bot cannot read this conversation".

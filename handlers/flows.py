@@ -23,13 +23,13 @@ from bot.prompts import PromptKind
 from bot.refinements import REFINEMENTS
 from bot.services import Services
 from bot.sessions import DraftUnavailable, StoredDraft
+from bot.slack_ids import MessageRef, is_direct_message
 from handlers.blocks import previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
 from handlers.conversations import Transcript, fetch_transcript
 from handlers.people import People
 from handlers.replies import DirectMessageReply, Reply, ResponseUrlReply, post_to_channel
-from handlers.slack_ids import MessageRef, is_direct_message
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,14 @@ class Flows:
     def load_draft(self, draft_id: str, user_id: str) -> StoredDraft:
         """The person's own draft; raises `DraftUnavailable` (expired, someone else's)."""
         return self.services.sessions.load(draft_id, user_id)
+
+    async def own_draft(self, draft_id: str, user_id: str, reply: Reply) -> StoredDraft | None:
+        """The person's draft, or None once they have been told why not."""
+        try:
+            return self.load_draft(draft_id, user_id)
+        except DraftUnavailable as refusal:
+            await reply.tell(refusal.user_message)
+            return None
 
     def discard(self, draft_id: str, user_id: str) -> None:
         self.services.sessions.claim(draft_id, user_id)

@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack_ids import is_user_id
 from bot.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class People:
             row = cached.get(user_id)
             if row is not None and row["updated_at"] >= fresh_after:
                 continue
-            if not _looks_like_user_id(user_id):
+            if not is_user_id(user_id):
                 names.setdefault(user_id, user_id)  # e.g. "cli"
                 continue
             user = await self._user_info(user_id)
@@ -110,7 +111,3 @@ class People:
 
 def _best_name(row: dict[str, Any]) -> str:
     return str(row.get("display_name") or row.get("real_name") or "")
-
-
-def _looks_like_user_id(value: str) -> bool:
-    return value[:1] in ("U", "W") and value.isalnum() and value.isupper()

@@ -33,9 +33,9 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import wording
 from bot.llm import TextCallback
+from bot.slack_ids import RESPONSE_URL_POSTS, is_dm_channel
 from handlers.blocks.message import Outgoing, Payload, layout, section
 from handlers.blocks.text import MentionSafeText
-from handlers.slack_ids import RESPONSE_URL_POSTS
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class DirectMessageReply:
     async def upload(self, out: Outgoing) -> bool:
         """The whole body as a file in the DM; False (and logged) when Slack refuses."""
         try:
-            if self.channel is None or not self.channel.startswith("D"):
+            if not is_dm_channel(self.channel):
                 opened = await self.client.conversations_open(users=self.user_id)
                 self.channel = str(opened["channel"]["id"])
             await self.client.files_upload_v2(

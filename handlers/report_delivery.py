@@ -12,6 +12,7 @@ from typing import Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import wording
 from bot.pricing import PriceTable
 from bot.report_formats import summary_text, to_csv
 from bot.reports import Period, Report, build_report, with_names
@@ -50,7 +51,7 @@ def chart_png(reports: UsageReports, series: Literal["person", "kind"] = "person
 
     report = reports.by_user if series == "person" else reports.by_kind
     return cost_chart_png(
-        title=f"Draftbot usage · {report.period.label}",
+        title=wording.REPORT_CHART_TITLE.format(period=report.period.label),
         daily=reports.daily_by_user if series == "person" else reports.daily_by_kind,
         top=[(row.label, row.cost_nano_usd) for row in report.rows[:10]],
         series_name=series,
@@ -70,7 +71,7 @@ async def post_report(client: AsyncWebClient, channel: str, reports: UsageReport
         channel=channel,
         content=png,
         filename=_filename(reports.by_user, "png"),
-        title=f"Draftbot usage chart, {reports.by_user.period.label}",
+        title=wording.REPORT_CHART_FILE_TITLE.format(period=reports.by_user.period.label),
     )
 
 
@@ -81,13 +82,17 @@ async def send_report_files(client: AsyncWebClient, user_id: str, reports: Usage
     period = reports.by_user.period
     await client.files_upload_v2(
         channel=opened["channel"]["id"],
-        initial_comment=f"Draftbot usage report, {period.label}: chart and per-person CSV.",
+        initial_comment=wording.REPORT_FILES_COMMENT.format(period=period.label),
         file_uploads=[
-            {"content": png, "filename": _filename(reports.by_user, "png"), "title": "Chart"},
+            {
+                "content": png,
+                "filename": _filename(reports.by_user, "png"),
+                "title": wording.REPORT_CHART_NAME,
+            },
             {
                 "content": to_csv(reports.by_user),
                 "filename": _filename(reports.by_user, "csv"),
-                "title": "Usage by person (CSV)",
+                "title": wording.REPORT_CSV_TITLE,
             },
         ],
     )

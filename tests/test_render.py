@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.slack_ids import MARKDOWN_LIMIT
 from handlers.blocks.text import neutralize_mentions, split_markdown
-from handlers.slack_ids import MARKDOWN_LIMIT
 
 WJ = "\u2060"
 

@@ -15,10 +15,10 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack_ids import MessageRef, find_permalink, parse_permalink
 from bot.store import Store
 from handlers.conversations import CannotReadConversation, Transcript, fetch_transcript
 from handlers.people import People
-from handlers.slack_ids import MessageRef, find_permalink, parse_permalink
 from tests.conftest import BOT_TOKEN
 from tests.fakes.slack import FakeSlack
 

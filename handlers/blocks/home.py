@@ -7,11 +7,11 @@ from typing import Any
 from bot import wording
 from bot.budgets import BudgetStatus
 from bot.prompts import PromptLibrary
+from bot.slack_ids import SECTION_LIMIT
 from handlers.blocks.message import context, section
 from handlers.blocks.previews import kind_lines
 from handlers.blocks.reports import usage_text
 from handlers.blocks.text import split_markdown
-from handlers.slack_ids import SECTION_LIMIT
 
 OPEN_FORM_ACTION = "home_open_form"
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot import wording
+from bot.slack_ids import BLOCKS_PER_MESSAGE, MARKDOWN_LIMIT, SECTION_LIMIT
 from handlers.blocks.text import split_markdown
-from handlers.slack_ids import BLOCKS_PER_MESSAGE, MARKDOWN_LIMIT, SECTION_LIMIT
 
 Block = dict[str, Any]
 Payload = dict[str, Any]

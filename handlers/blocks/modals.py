@@ -7,7 +7,7 @@ from typing import Any
 
 from bot import wording
 from bot.prompts import PromptLibrary
-from handlers.slack_ids import OPTION_LABEL_LIMIT, PLAIN_INPUT_LIMIT
+from bot.slack_ids import OPTION_LABEL_LIMIT, PLAIN_INPUT_LIMIT
 
 FORM_CALLBACK = "draft_form"
 EDIT_CALLBACK = "draft_edit_modal"

@@ -7,9 +7,9 @@ from bot.budgets import BudgetStatus
 from bot.drafting import Draft
 from bot.prompts import PromptKind, PromptLibrary
 from bot.refinements import REFINEMENTS, TONES
+from bot.slack_ids import PLAIN_INPUT_LIMIT, SECTION_LIMIT
 from handlers.blocks.message import Block, Outgoing, context, notice, section
 from handlers.blocks.text import neutralize_mentions, split_markdown
-from handlers.slack_ids import PLAIN_INPUT_LIMIT, SECTION_LIMIT
 
 ACTIONS_BLOCK_ID = "draft_actions"
 

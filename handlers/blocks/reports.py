@@ -60,7 +60,7 @@ def summary_blocks(by_user: Report, by_kind: Report, top: int = 5) -> list[dict[
         + (f"\n{total.failed:,} failed · {total.truncated:,} cut off" if total.requests else "")
     )
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "Draftbot usage report"}},
+        {"type": "header", "text": {"type": "plain_text", "text": wording.REPORT_HEADER}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": by_user.period.label}]},
         section(totals),
     ]
@@ -70,16 +70,22 @@ def summary_blocks(by_user: Report, by_kind: Report, top: int = 5) -> list[dict[
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": "*Top people*\n" + _top_lines(by_user, top)},
-                {"type": "mrkdwn", "text": "*Top kinds*\n" + _top_lines(by_kind, top)},
+                {
+                    "type": "mrkdwn",
+                    "text": _top(wording.REPORT_TOP_PEOPLE, by_user, top),
+                },
+                {
+                    "type": "mrkdwn",
+                    "text": _top(wording.REPORT_TOP_KINDS, by_kind, top),
+                },
             ],
         }
     )
     return blocks
 
 
-def _top_lines(report: Report, top: int) -> str:
-    return "\n".join(
+def _top(heading: str, report: Report, top: int) -> str:
+    return f"{heading}\n" + "\n".join(
         f"{index}. {escape(row.label)}: {row.cost.display()} ({row.requests:,} drafts)"
         for index, row in enumerate(report.rows[:top], start=1)
     )

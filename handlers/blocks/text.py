@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from handlers.slack_ids import (
+from bot.slack_ids import (
     BROADCAST_TOKEN,
     BROADCAST_WORD,
     CHANNEL_MENTION,

@@ -11,9 +11,9 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot import wording
 from bot.sessions import DraftUnavailable
+from bot.slack_ids import PLAIN_INPUT_LIMIT
 from handlers.blocks import modals
 from handlers.flows import Flows
-from handlers.slack_ids import PLAIN_INPUT_LIMIT
 
 _REFINE_ACTIONS = re.compile(r"^draft_(regenerate|shorter|longer|continue)$")
 
@@ -53,10 +53,8 @@ async def on_post(
     await ack()
     user_id = body["user"]["id"]
     reply = flows.private_reply(body.get("response_url"), user_id)
-    try:
-        stored = flows.load_draft(action["value"], user_id)
-    except DraftUnavailable as refusal:
-        await reply.tell(refusal.user_message)
+    stored = await flows.own_draft(action["value"], user_id, reply)
+    if stored is None:
         return
     if not stored.channel_id:  # written in the Messages tab: ask where it should go
         view = modals.choose_channel_modal(stored.id, body.get("response_url"))
@@ -71,10 +69,8 @@ async def on_edit(
     await ack()
     user_id = body["user"]["id"]
     reply = flows.private_reply(body.get("response_url"), user_id)
-    try:
-        stored = flows.load_draft(action["value"], user_id)
-    except DraftUnavailable as refusal:
-        await reply.tell(refusal.user_message)
+    stored = await flows.own_draft(action["value"], user_id, reply)
+    if stored is None:
         return
     if len(stored.text) > PLAIN_INPUT_LIMIT:
         await reply.tell(wording.EDIT_TOO_LONG)

@@ -9,11 +9,11 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot import wording
 from bot.drafting import DraftRequest
+from bot.slack_ids import find_slack_link
+from handlers import admin
 from handlers.blocks import modals, previews
 from handlers.blocks.message import layout
 from handlers.flows import Asker, Flows
-from handlers.listeners import admin
-from handlers.slack_ids import find_slack_link
 
 
 def register(app: AsyncApp, command: str) -> None:

@@ -9,10 +9,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
 from bot.drafting import DraftRequest
+from bot.slack_ids import find_slack_link
 from handlers.blocks import previews
 from handlers.flows import Asker, Flows
 from handlers.replies import DirectMessageReply, StreamReply
-from handlers.slack_ids import find_slack_link
 
 
 def register(app: AsyncApp, command: str) -> None:

@@ -8,9 +8,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot import wording
+from bot.slack_ids import MessageRef
 from handlers.blocks.message import notice
 from handlers.flows import Asker, Flows
-from handlers.slack_ids import MessageRef
 
 SUMMARIZE_CALLBACK = "summarize_thread"
 

@@ -1,7 +1,8 @@
 """What Slack's ids, mentions and message links look like, and Slack's size limits: one home.
 
-Limits are from https://docs.slack.dev/reference/block-kit and the method pages; where a
-limit binds is noted beside it.
+Pure data and parsing, no Slack client, so settings validation in `bot.config` can use the
+same patterns as the handlers. Limits are from https://docs.slack.dev/reference/block-kit
+and the method pages; where a limit binds is noted beside it.
 """
 
 from __future__ import annotations
@@ -44,9 +45,13 @@ def is_user_id(value: str) -> bool:
     return USER_ID.fullmatch(value) is not None
 
 
+def is_dm_channel(channel_id: str | None) -> bool:
+    return bool(channel_id) and str(channel_id).startswith("D")
+
+
 def is_direct_message(channel_id: str | None) -> bool:
     """D… ids are direct messages; no id (the Messages tab's drafts) counts as one too."""
-    return not channel_id or channel_id.startswith("D")
+    return not channel_id or is_dm_channel(channel_id)
 
 
 # ------------------------------------------------------------------ message links

@@ -13,13 +13,13 @@ from bot import wording
 from bot.pricing import parse_usd
 from bot.report_formats import summary_text
 from bot.reports import PERIOD_NAMES, named_period
+from bot.slack_ids import USER_ARGUMENT, user_argument
 from handlers.blocks import previews
 from handlers.blocks.message import Outgoing, context, layout
 from handlers.blocks.reports import summary_blocks, usage_message
 from handlers.flows import Flows
 from handlers.replies import Reply
 from handlers.report_delivery import build_usage_reports, send_report_files
-from handlers.slack_ids import USER_ARGUMENT, user_argument
 
 log = logging.getLogger(__name__)
 
