@@ -148,27 +148,24 @@ async def _replies(client: AsyncWebClient, channel_id: str, ts: str) -> list[dic
     the parent message at the top of every page).
     """
     by_ts: dict[str, dict[str, Any]] = {}
-    cursor: str | None = None
     seen_cursors: set[str] = set()
-    while True:
-        try:
-            response = await client.conversations_replies(
-                channel=channel_id, ts=ts, limit=REPLIES_PAGE_SIZE, cursor=cursor
-            )
-        except SlackApiError as error:
-            reason = str(error.response.get("error") or "")
-            if reason in UNREADABLE_ERRORS:
-                raise CannotReadConversation.from_slack_error(channel_id, reason) from error
-            raise
-        for message in response.get("messages") or []:
-            if isinstance(message, dict) and isinstance(message.get("ts"), str):
-                by_ts.setdefault(message["ts"], dict(message))
-        metadata = response.get("response_metadata") or {}
-        next_cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
-        if not next_cursor or next_cursor in seen_cursors:
-            break
-        seen_cursors.add(next_cursor)
-        cursor = str(next_cursor)
+    try:
+        first = await client.conversations_replies(
+            channel=channel_id, ts=ts, limit=REPLIES_PAGE_SIZE
+        )
+        async for page in first:  # slack-sdk follows response_metadata.next_cursor
+            for message in page.get("messages") or []:
+                if isinstance(message, dict) and isinstance(message.get("ts"), str):
+                    by_ts.setdefault(message["ts"], dict(message))
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if cursor in seen_cursors:  # a server repeating a page must not loop forever
+                break
+            seen_cursors.add(cursor)
+    except SlackApiError as error:
+        reason = str(error.response.get("error") or "")
+        if reason in UNREADABLE_ERRORS:
+            raise CannotReadConversation.from_slack_error(channel_id, reason) from error
+        raise
     return sorted(by_ts.values(), key=lambda m: _ts_key(m["ts"]))
 
 

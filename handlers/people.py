@@ -79,17 +79,12 @@ class People:
     async def is_member(self, user_id: str, channel_id: str) -> bool:
         if self.client is None:
             return False
-        cursor = ""
         try:
-            while True:
-                page = await self.client.conversations_members(
-                    channel=channel_id, cursor=cursor or None, limit=1000
-                )
+            pages = await self.client.conversations_members(channel=channel_id, limit=1000)
+            async for page in pages:  # slack-sdk follows the cursor
                 if user_id in page.get("members", []):
                     return True
-                cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
-                if not cursor:
-                    return False
+            return False
         except SlackApiError as error:
             reason = error.response.get("error")
             log.info("conversations.members failed for %s: %s", channel_id, reason)
