@@ -198,20 +198,28 @@ def dm_posts(fake_slack: FakeSlack, user: str = USER, since: int = 0) -> list[di
     ]
 
 
-def dm_traffic(fake_slack: FakeSlack, channel: str = DM_CHANNEL) -> str:
-    """Everything Draftbot sent into a DM conversation (messages, streams, updates)."""
+DM_CHANNELS = (DM_CHANNEL, USER, "D" + USER)  # the Messages tab, however it is addressed
+
+
+def dm_traffic(fake_slack: FakeSlack) -> str:
+    """Everything Draftbot sent into the person's DM (messages, streams, updates)."""
     return json.dumps(
         [
             c.args
             for c in fake_slack.calls
-            if c.method.startswith("chat.") and str(c.args.get("channel")) == channel
+            if c.method.startswith("chat.") and str(c.args.get("channel")) in DM_CHANNELS
         ]
     )
 
 
-def finished_dm_messages(fake_slack: FakeSlack, channel: str = DM_CHANNEL) -> list[dict]:
-    """The DM conversation's messages from Draftbot as they are now (streams included)."""
-    return [m for m in fake_slack.messages(channel) if m.get("bot_id")]
+def finished_dm_messages(fake_slack: FakeSlack) -> list[dict[str, Any]]:
+    """Draftbot's messages in the person's DM as they are now (streams included)."""
+    return [
+        m
+        for channel in (DM_CHANNEL, "D" + USER)
+        for m in fake_slack.messages(channel)
+        if m.get("bot_id")
+    ]
 
 
 def whole_text_readable(
@@ -548,7 +556,8 @@ async def test_a_network_error_on_the_admin_alert_still_delivers_the_dm_draft(
     with_buttons = [m for m in shown if "draft_post" in action_ids(m)]
     assert with_buttons, f"no preview with buttons in the DM: {shown!r:.600}"
     assert "Hi Alex, shall we meet on Tuesday?" in json.dumps(shown)
-    assert bot.usage_rows()[0]["status"] == "ok"
+    [row] = bot.usage_rows()
+    assert row["status"] == "ok"
 
 
 # ============================================================ item 4: response_url trouble
@@ -761,7 +770,7 @@ async def test_a_messages_tab_draft_can_be_edited_and_posted_where_the_person_ch
                 c.args
                 for c in fake_slack.calls[calls_before:]
                 if c.method in ("chat.postMessage", "chat.postEphemeral", "chat.update")
-                and c.args.get("channel") in (DM_CHANNEL, USER, "D" + USER)
+                and c.args.get("channel") in DM_CHANNELS
             ]
         )
         return "C0TEAM" in said
@@ -779,7 +788,7 @@ def told_privately(fake_slack: FakeSlack, url: str, since: int) -> list[str]:
         json.dumps(c.args)
         for c in fake_slack.calls[since:]
         if c.method in ("chat.postMessage", "chat.postEphemeral")
-        and c.args.get("channel") in (DM_CHANNEL, USER, "D" + USER, "C0001")
+        and c.args.get("channel") in (*DM_CHANNELS, "C0001")
     ]
     return said
 
