@@ -17,8 +17,11 @@ unknown/missing tokens (``invalid_auth``, ``not_authed``, ``not_allowed_token_ty
 ``missing_scope`` against ``fake.scopes`` (``fake.enforce_scopes = False`` to switch off),
 ``not_in_channel`` for ``fake.channels_without_bot``, Block Kit limits (``invalid_blocks``;
 ``fake.validate_blocks = False`` to switch off), ``message_not_found`` for chat.update /
-chat.delete of unknown messages, and at most 5 posts per response_url. Posted and streamed
-messages are stored, so conversations.history / replies see them alongside seeded ones.
+chat.delete of unknown messages, at most 5 posts per response_url, and generated ``block_id``
+/ ``action_id`` values in stored views for blocks and elements that have none. Posted and
+streamed messages are stored, so conversations.history / replies see them alongside seeded
+ones. ``fake.fail(...)`` scripts Slack API errors; ``fake.drop_connection(...)`` a network
+error (the connection closed without a response).
 Methods it does not implement answer ``unknown_method``; serve them with
 ``fake.set_method_handler(method, handler)``.
 
@@ -102,6 +105,12 @@ class _Failure:
 
 
 @dataclass
+class _Drop:
+    remaining: int
+    match: dict[str, str]
+
+
+@dataclass
 class _ResponseUrlFailure:
     status: int
     body: str
@@ -157,6 +166,7 @@ class FakeSlack:
             self._scopes: list[str] = list(DEFAULT_SCOPES)
             self._calls: list[SlackCall] = []
             self._failures: dict[str, list[_Failure]] = {}
+            self._drops: dict[str, list[_Drop]] = {}
             self._method_handlers: dict[str, MethodHandler] = {}
             self._response_urls: dict[str, list[dict[str, Any]]] = {}
             self._response_log: list[tuple[str, dict[str, Any]]] = []
@@ -477,6 +487,27 @@ class FakeSlack:
             self._failures.setdefault(method, []).append(
                 _Failure(error, times, status, hdrs, dict(extra or {}))
             )
+
+    def drop_connection(
+        self, method: str, times: int = 1, *, match: Mapping[str, str] | None = None
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` end in a network error: the server
+        closes the connection without any HTTP response (the call is still recorded, with
+        ``status`` 0). With ``match``, only calls whose arguments include all of those
+        values (e.g. ``{"channel": "C0ALERTS"}``) count. slack_sdk's default retry handlers
+        retry a dropped connection once, so a lasting outage needs ``times`` of 2 or more.
+        """
+        with self._lock:
+            self._drops.setdefault(method, []).append(_Drop(times, dict(match or {})))
+
+    def _take_drop(self, method: str, args: Mapping[str, Any]) -> bool:
+        for drop in self._drops.get(method, []):
+            if all(str(args.get(k)) == v for k, v in drop.match.items()):
+                drop.remaining -= 1
+                if drop.remaining <= 0:
+                    self._drops[method].remove(drop)
+                return True
+        return False
 
     def fail_response_url(
         self, url: str | None, status: int = 404, body: str = "expired_url", times: int = 1
@@ -849,9 +880,16 @@ class FakeSlack:
         call = SlackCall(method=method, args=args, headers=headers, received_at=time.monotonic())
         with self._lock:
             self._calls.append(call)
-            status, body, extra_headers = self._dispatch(method, args, headers)
-            call.status = status
-            call.response = body
+            dropped = self._take_drop(method, args)
+            if not dropped:
+                status, body, extra_headers = self._dispatch(method, args, headers)
+                call.status = status
+                call.response = body
+        if dropped:
+            transport = request.transport
+            if transport is not None:
+                transport.close()
+            return web.Response(status=200)  # never reaches the client
         return self._json(body, status, extra_headers)
 
     @staticmethod
@@ -1453,6 +1491,7 @@ class FakeSlack:
             **view,
         }
         stored["id"] = vid
+        stored["blocks"] = _with_generated_ids(stored.get("blocks"))
         self._views[vid] = stored
         return stored
 
@@ -1523,6 +1562,42 @@ class FakeSlack:
 
 
 # ============================================================== module helpers
+
+
+# Composition objects and non-interactive elements, which never get an action_id.
+_NOT_INTERACTIVE = frozenset({"plain_text", "mrkdwn", "image", "rich_text_section"})
+
+
+def _generated_id() -> str:
+    return uuid.uuid4().hex[:5]
+
+
+def _with_generated_ids(blocks: Any) -> Any:
+    """Like Slack, give every block without a ``block_id`` and every interactive element
+    without an ``action_id`` a random one, as stored views (and view_submission state)
+    show them."""
+    if not isinstance(blocks, list):
+        return blocks
+    out: list[Any] = []
+    for block in blocks:
+        if not isinstance(block, dict):
+            out.append(block)
+            continue
+        block = dict(block)
+        block.setdefault("block_id", _generated_id())
+        for key in ("element", "accessory"):
+            if isinstance(block.get(key), dict):
+                block[key] = _with_action_id(block[key])
+        if isinstance(block.get("elements"), list) and block.get("type") == "actions":
+            block["elements"] = [_with_action_id(e) for e in block["elements"]]
+        out.append(block)
+    return out
+
+
+def _with_action_id(element: Any) -> Any:
+    if not isinstance(element, dict) or element.get("type") in _NOT_INTERACTIVE:
+        return element
+    return {**element, "action_id": element.get("action_id") or _generated_id()}
 
 
 def _refuse_blocking_in_loop(name: str, async_name: str) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
+import aiohttp
 import pytest
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
@@ -125,6 +126,52 @@ async def test_scripted_failures_not_in_channel_and_missing_scope(fake: FakeSlac
         await web.users_info(user="U0BOT")
     assert err.value.response["error"] == "missing_scope"
     assert err.value.response["needed"] == "users:read"
+
+
+@pytest.mark.asyncio
+async def test_dropped_connections_are_network_errors_retried_once_by_default(
+    fake: FakeSlack,
+) -> None:
+    web = client(fake)  # slack_sdk's default retry handlers: one retry on connection errors
+    fake.drop_connection("chat.postMessage", times=1)
+    assert (await web.chat_postMessage(channel="C1", text="x"))["ok"]
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [0, 200]
+
+    fake.drop_connection("chat.postMessage", times=2, match={"channel": "C0ALERTS"})
+    assert (await web.chat_postMessage(channel="C1", text="other channels are fine"))["ok"]
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await web.chat_postMessage(channel="C0ALERTS", text="x")
+    assert [c.status for c in fake.calls_to("chat.postMessage")][-2:] == [0, 0]
+    assert (await web.chat_postMessage(channel="C0ALERTS", text="x"))["ok"]  # used up
+
+
+@pytest.mark.asyncio
+async def test_stored_views_get_block_and_action_ids_like_slack(fake: FakeSlack) -> None:
+    view = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Post"},
+        "blocks": [
+            {
+                "type": "input",
+                "label": {"type": "plain_text", "text": "Where?"},
+                "element": {"type": "conversations_select"},
+            },
+            {
+                "type": "input",
+                "block_id": "text",
+                "label": {"type": "plain_text", "text": "Text"},
+                "element": {"type": "plain_text_input", "action_id": "value"},
+            },
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}},
+        ],
+    }
+    opened = await client(fake).views_open(trigger_id="1.2.3", view=view)
+    first, second, third = opened["view"]["blocks"]
+    assert first["block_id"] and first["element"]["action_id"]
+    assert (second["block_id"], second["element"]["action_id"]) == ("text", "value")
+    assert third["block_id"] and "action_id" not in third["text"]
+    assert fake.views[opened["view"]["id"]]["blocks"] == opened["view"]["blocks"]
+    assert "block_id" not in fake.calls_to("views.open")[0].args["view"]["blocks"][0]
 
 
 @pytest.mark.asyncio
