@@ -107,7 +107,7 @@ async def fetch_transcript(
         raise ValueError(f"max_tokens must be at least {MIN_BUDGET_TOKENS}, got {max_tokens}")
     messages = await _fetch_thread(client, ref)
     messages = [m for m in messages if _is_content(m)]
-    if not messages:  # a deleted message, or a ts that never existed
+    if not messages:  # nothing left but joins and deleted-message placeholders
         raise CannotReadConversation.from_slack_error(ref.channel_id, "thread_not_found")
 
     user_ids = _user_ids(messages)
@@ -138,6 +138,9 @@ async def _fetch_thread(client: AsyncWebClient, ref: MessageRef) -> list[dict[st
         parent = messages[0].get("thread_ts")
         if isinstance(parent, str) and parent != messages[0].get("ts") and TS.fullmatch(parent):
             messages = await _replies(client, ref.channel_id, parent)
+    if not any(message["ts"] == ref.ts for message in messages):
+        # The thread exists but the linked reply does not (deleted, or a mistyped link).
+        raise CannotReadConversation.from_slack_error(ref.channel_id, "thread_not_found")
     return messages
 
 

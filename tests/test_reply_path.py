@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from handlers.render import split_markdown
+from handlers.blocks.text import split_markdown
 from tests.conftest import RunningBot
 from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.slack import FakeSlack
@@ -378,9 +378,6 @@ async def slash_preview(
 
 
 @pytest.mark.long_drafts
-@pytest.mark.xfail(
-    strict=True, reason="issue 9 item 1: a continued draft beyond 4 messages loses tail/buttons"
-)
 async def test_continue_beyond_what_a_response_url_allows_keeps_the_tail_and_the_buttons(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
@@ -413,7 +410,6 @@ async def test_continue_beyond_what_a_response_url_allows_keeps_the_tail_and_the
 
 
 @pytest.mark.long_drafts
-@pytest.mark.xfail(strict=True, reason="issue 9 item 1: a very long first draft has no buttons")
 async def test_a_first_draft_beyond_what_a_response_url_allows_is_whole_and_has_buttons(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
@@ -441,7 +437,6 @@ async def test_a_first_draft_beyond_what_a_response_url_allows_is_whole_and_has_
 
 
 @pytest.mark.env(DRAFTBOT_USER_MONTHLY_BUDGET_USD="1")
-@pytest.mark.xfail(strict=True, reason="issue 9 item 2a: DM over-budget reply names no admin")
 async def test_over_budget_in_the_messages_tab_names_the_admins_to_ask(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
@@ -464,7 +459,6 @@ async def test_over_budget_in_the_messages_tab_names_the_admins_to_ask(
 
 
 @pytest.mark.env(DRAFTBOT_MAX_CONCURRENCY="1")
-@pytest.mark.xfail(strict=True, reason="issue 9 item 2b: a queued DM request is not told")
 async def test_a_queued_request_in_the_messages_tab_is_told_its_place(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
@@ -485,7 +479,6 @@ async def test_a_queued_request_in_the_messages_tab_is_told_its_place(
 
 
 @pytest.mark.env(DRAFTBOT_MAX_CONCURRENCY="1")
-@pytest.mark.xfail(strict=True, reason="issue 9 item 2b: a queued refinement is not told")
 async def test_a_queued_refinement_is_told_its_place(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
@@ -515,7 +508,6 @@ async def test_a_queued_refinement_is_told_its_place(
 
 
 @pytest.mark.env(DRAFTBOT_USER_MONTHLY_BUDGET_USD="1", DRAFTBOT_ALERT_CHANNEL="C0ALERTS")
-@pytest.mark.xfail(strict=True, reason="issue 9 item 3: alert network error loses the draft")
 async def test_a_network_error_on_the_admin_alert_still_delivers_the_billed_draft(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
@@ -540,7 +532,6 @@ async def test_a_network_error_on_the_admin_alert_still_delivers_the_billed_draf
 
 
 @pytest.mark.env(DRAFTBOT_USER_MONTHLY_BUDGET_USD="1", DRAFTBOT_ALERT_CHANNEL="C0ALERTS")
-@pytest.mark.xfail(strict=True, reason="issue 9 item 3: alert network error loses the DM draft")
 async def test_a_network_error_on_the_admin_alert_still_delivers_the_dm_draft(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
@@ -567,7 +558,6 @@ async def test_a_network_error_on_the_admin_alert_still_delivers_the_dm_draft(
     ("status", "body"),
     [(500, "internal_error"), (404, "not_found"), (429, "rate_limited")],
 )
-@pytest.mark.xfail(strict=True, reason="issue 9 item 4: no retry when the response_url fails")
 async def test_a_preview_refused_once_by_the_response_url_is_sent_again(
     bot: RunningBot,
     fake_anthropic: FakeAnthropic,
@@ -594,7 +584,6 @@ async def test_a_preview_refused_once_by_the_response_url_is_sent_again(
     assert len(bot.usage_rows()) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 4: a dead response_url loses the preview")
 async def test_a_preview_the_response_url_keeps_refusing_arrives_in_the_dm_with_buttons(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
@@ -656,7 +645,6 @@ def code_lines(count: int, width: int = 0) -> list[str]:
     return [f"    total_{i} = compute({i})" + "#" * width for i in range(count)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 5: a code block that fits is split")
 @pytest.mark.parametrize("prose_paragraphs", [10, 11, 12, 13, 14])
 def test_a_code_block_that_fits_in_the_next_part_is_never_split(prose_paragraphs: int) -> None:
     limit = 3_000
@@ -677,7 +665,6 @@ def test_a_code_block_that_fits_in_the_next_part_is_never_split(prose_paragraphs
     assert squash("".join(parts)) == squash(text)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 5: a split leaves an empty code piece")
 def test_a_code_block_longer_than_a_message_splits_on_lines_into_valid_blocks() -> None:
     limit = 2_000
     for count in range(75, 140):
@@ -696,7 +683,6 @@ def test_a_code_block_longer_than_a_message_splits_on_lines_into_valid_blocks() 
 
 
 @pytest.mark.long_drafts
-@pytest.mark.xfail(strict=True, reason="issue 9 item 5: a code block straddles two messages")
 async def test_a_long_code_draft_arrives_with_its_code_block_whole_in_one_message(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
@@ -724,7 +710,6 @@ async def test_a_long_code_draft_arrives_with_its_code_block_whole_in_one_messag
 # ============================================================ item 8: Edit in the Messages tab
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 8: Messages-tab drafts have no Edit button")
 async def test_a_messages_tab_draft_can_be_edited_and_posted_where_the_person_chooses(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
@@ -800,7 +785,6 @@ VIEWS_OPEN_FAILURES = [
 
 
 @pytest.mark.parametrize("failure", VIEWS_OPEN_FAILURES)
-@pytest.mark.xfail(strict=True, reason="issue 9 item 9: a failed Edit form is silent")
 async def test_if_the_edit_form_cannot_open_the_person_is_told(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack, failure: dict
 ) -> None:
@@ -824,7 +808,6 @@ async def test_if_the_edit_form_cannot_open_the_person_is_told(
 
 
 @pytest.mark.parametrize("failure", VIEWS_OPEN_FAILURES)
-@pytest.mark.xfail(strict=True, reason="issue 9 item 9: a failed Post-to-channel form is silent")
 async def test_if_the_choose_channel_form_cannot_open_the_person_is_told(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack, failure: dict
 ) -> None:

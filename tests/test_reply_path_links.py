@@ -100,7 +100,6 @@ def told(reply_text: str, posts: list[dict[str, Any]]) -> str:
 
 
 @pytest.mark.parametrize("how", ["shortcut", "link"])
-@pytest.mark.xfail(strict=True, reason="issue 9 item 6: trimming a long thread is not announced")
 async def test_a_long_thread_trimmed_to_fit_is_announced_on_the_preview(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack, how: str
 ) -> None:
@@ -153,7 +152,6 @@ async def test_a_thread_that_fits_gets_no_trimming_note(
         "<https://acme.slack.com/archives/C0123ABC/p17>",  # as Slack escapes it (should_escape)
     ],
 )
-@pytest.mark.xfail(strict=True, reason="issue 9 item 7: a broken Slack link goes to the model")
 async def test_a_slack_link_that_is_not_a_message_link_gets_a_plain_answer_and_no_model_call(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack, link: str
 ) -> None:
@@ -166,9 +164,6 @@ async def test_a_slack_link_that_is_not_a_message_link_gets_a_plain_answer_and_n
     assert re.search(r"\blink\b|\burl\b", said, re.I), f"nothing about the link: {said:.400}"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 9 item 7: a link to a missing reply goes to the model"
-)
 async def test_a_link_to_a_reply_that_does_not_exist_gets_a_plain_answer_and_no_model_call(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
