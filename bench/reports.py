@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.budgets import Budgets
 from bot.pricing import load_price_table
 from bot.reports import build_report, named_period
-from bot.store import USAGE_COLUMNS, Store
+from bot.storage.records import USAGE_COLUMNS
+from bot.storage.sqlite import Store
 from bot.usage import TokenUsage
 
 KINDS = ("email", "summary", "code", "message", "general")

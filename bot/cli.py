@@ -34,7 +34,7 @@ from bot.reports import (
 )
 from bot.services import build_services, build_slack_client
 from bot.storage import StorageUnavailable, open_store
-from bot.store import GroupBy
+from bot.storage.records import GroupBy
 
 T = TypeVar("T")
 

@@ -37,7 +37,7 @@ from bot.config import (
 )
 from bot.prompts import HOUSE_STYLE_FILE, PromptKind, PromptLibrary, load_prompts
 from bot.storage import POSTGRES_SCHEMES, open_store
-from bot.store import Store
+from bot.storage.sqlite import Store
 
 __all__ = ["Check", "render_checks", "run_checks"]
 

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.people import People
-from bot.store import Store
+from bot.storage import Store
 from bot.threads import (
     CannotReadConversation,
     MessageRef,

@@ -1,0 +1,77 @@
+"""The SQLite backend: one file, WAL mode, one connection; the queries are in bot/storage/base.py.
+
+Every multi-statement write (migrations, budget reservations) runs in BEGIN IMMEDIATE,
+which takes the database's one write lock up front: read-check-write is atomic across
+processes, and processes opening a new file together migrate it once. `self.db` is the
+sqlite-utils view of the same connection, the way admins and tests look at the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bot.storage.base import SqlStore
+from bot.storage.dialects import SQLITE, Result, Run
+from bot.storage.schema import log_applied, migrate
+
+
+class Store(SqlStore):
+    """`bot.storage.Storage` on SQLite."""
+
+    dialect = SQLITE
+
+    def __init__(self, path: str | Path) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # One connection, used only from the event loop's thread; autocommit unless in
+        # an explicit transaction.
+        connection = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        self.db = sqlite_utils.Database(connection)
+        try:
+            if str(path) != ":memory:":
+                self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            with self._transaction() as run:
+                applied = migrate(run, SQLITE)
+        except BaseException:
+            connection.close()
+            raise
+        log_applied(applied)
+
+    def _run(self, query: str, params: Sequence[Any] = ()) -> Result:
+        return _execute(self.db.conn, query, params)
+
+    @contextmanager
+    def _transaction(self, lock: str | None = None) -> Iterator[Run]:
+        """BEGIN IMMEDIATE: the one write lock covers every `lock` a caller may name."""
+        conn = self.db.conn
+
+        def run(query: str, params: Sequence[Any] = ()) -> Result:
+            return _execute(conn, query, params)
+
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield run
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _execute(conn: sqlite3.Connection, query: str, params: Sequence[Any]) -> Result:
+    cursor = conn.execute(query, params)
+    try:
+        rows = cursor.fetchall()
+        columns = [column[0] for column in cursor.description or ()]
+        return Result(rows, columns, cursor.rowcount)
+    finally:
+        cursor.close()
