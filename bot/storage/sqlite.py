@@ -9,6 +9,7 @@ sqlite-utils view of the same connection, the way admins and tests look at the f
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,8 @@ import sqlite_utils
 from bot.storage.base import SqlStore
 from bot.storage.dialects import SQLITE, Result, Run
 from bot.storage.schema import log_applied, migrate
+
+BUSY_TIMEOUT_SECONDS = 30  # how long to wait for another process's write lock
 
 
 class Store(SqlStore):
@@ -31,11 +34,11 @@ class Store(SqlStore):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # One connection, used only from the event loop's thread; autocommit unless in
         # an explicit transaction.
-        connection = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         self.db = sqlite_utils.Database(connection)
         try:
             if str(path) != ":memory:":
-                self.db.enable_wal()
+                _enable_wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
             with self._transaction() as run:
                 applied = migrate(run, SQLITE)
@@ -65,6 +68,21 @@ class Store(SqlStore):
 
     def close(self) -> None:
         self.db.close()
+
+
+def _enable_wal(db: sqlite_utils.Database) -> None:
+    """Switch a file to WAL mode. Processes opening a new file at the same moment contend
+    for that switch, which SQLite refuses at once ("database is locked") rather than
+    waiting: try again for as long as the connection's busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _execute(conn: sqlite3.Connection, query: str, params: Sequence[Any]) -> Result:
