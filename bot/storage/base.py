@@ -25,7 +25,7 @@ from bot.storage.records import (
     parse_ints,
     utc_now_iso,
 )
-from bot.storage.schema import DAILY_SUM_COLUMNS, add_to_daily
+from bot.storage.schema import DAILY_SUM_COLUMNS
 
 # Report groupings over `usage`; `created_at` is UTC ISO-8601, so its first 10 characters
 # are the UTC day.
@@ -43,7 +43,6 @@ _INSERT_USAGE = (
     f"insert into usage ({', '.join(_USAGE_FIELDS)}) "
     f"values ({', '.join('?' * len(_USAGE_FIELDS))}) returning id"
 )
-_ADD_TO_DAILY = add_to_daily("(select * from usage where id = ?) as added")
 _DAILY_SUMS = ", ".join(f"cast(sum({c}) as bigint) as {c}" for c in DAILY_SUM_COLUMNS)
 _USER_SPEND = """
     select cast(coalesce(sum(cost_nano_usd), 0) as bigint), count(*) from usage
@@ -80,16 +79,13 @@ class SqlStore(ABC):
     def close(self) -> None: ...
 
     def record_usage(self, record: UsageRecord) -> int:
-        """Insert one row (and add it to `usage_daily`) in one transaction; return its id.
+        """Insert one row and return its id (the database's triggers add it to `usage_daily`).
 
         Called before anything is posted to Slack.
         """
         row = asdict(record)
         row["created_at"] = record.created_at or utc_now_iso()
-        with self._transaction() as run:
-            (row_id,) = run(_INSERT_USAGE, [row[name] for name in _USAGE_FIELDS]).one()
-            run(_ADD_TO_DAILY, [row_id])
-        return int(row_id)
+        return int(self._run(_INSERT_USAGE, [row[name] for name in _USAGE_FIELDS]).one()[0])
 
     def usage_rows(self, **where: Any) -> list[dict[str, Any]]:
         """Rows in insertion order, optionally filtered by column equality."""

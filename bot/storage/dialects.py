@@ -2,16 +2,18 @@
 
 Queries and migrations are written once (bot/storage/base.py, bot/storage/schema.py) in the
 SQL both databases accept, with `?` placeholders. A `Dialect` fills in the few pieces that
-cannot be shared: column types in DDL, how to join integers into one string, and the
-placeholder style of the driver.
+cannot be shared: column types in DDL, how to join integers into one string, how a trigger
+is declared, and the placeholder style of the driver.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
+
+TriggerEvent = str  # "insert", "update", "delete" or "truncate"
 
 
 class Result(NamedTuple):
@@ -44,11 +46,52 @@ class Dialect:
     int_list: str
     # The bookkeeping table of applied migrations (created before any migration runs).
     migrations_table: str
+    # (name, event, statements, columns) -> DDL statements. Statements read the affected
+    # rows from `{new}` and `{old}`, each a table-like source with `columns`.
+    trigger: Callable[[str, TriggerEvent, Sequence[str], Sequence[str]], list[str]]
     # The driver's form of a query written with `?` placeholders.
     placeholders: Callable[[str], str]
 
     def ddl(self, template: str) -> str:
         return template.format_map(self.types)
+
+
+def _sqlite_trigger(
+    name: str, event: TriggerEvent, statements: Sequence[str], columns: Sequence[str]
+) -> list[str]:
+    """A row-level trigger; `{new}`/`{old}` become a one-row table of NEW or OLD."""
+    if event == "truncate":  # SQLite has no TRUNCATE: `delete from` fires the delete trigger
+        return []
+
+    def row(which: str) -> str:
+        return f"(select {', '.join(f'{which}.{c} as {c}' for c in columns)}) as {which}_row"
+
+    body = ";\n".join(_sources(statements, new=row("new"), old=row("old")))
+    return [f"create trigger {name} after {event} on usage begin\n{body};\nend"]
+
+
+def _postgres_trigger(
+    name: str, event: TriggerEvent, statements: Sequence[str], columns: Sequence[str]
+) -> list[str]:
+    """A statement-level trigger; `{new}`/`{old}` become its transition tables, so a bulk
+    INSERT or COPY runs each statement once, not once per row."""
+    transitions = {
+        "insert": "referencing new table as new_rows",
+        "update": "referencing old table as old_rows new table as new_rows",
+        "delete": "referencing old table as old_rows",
+        "truncate": "",
+    }[event]
+    body = "".join(f"    {s};\n" for s in _sources(statements, new="new_rows", old="old_rows"))
+    return [
+        f"create function {name}() returns trigger language plpgsql as $$\n"
+        f"begin\n{body}    return null;\nend\n$$",
+        f"create trigger {name} after {event} on usage {transitions} "
+        f"for each statement execute function {name}()",
+    ]
+
+
+def _sources(statements: Iterable[str], *, new: str, old: str) -> list[str]:
+    return [s.replace("{new}", new).replace("{old}", old) for s in statements]
 
 
 @lru_cache(maxsize=512)
@@ -68,6 +111,7 @@ SQLITE = Dialect(
         " version INTEGER PRIMARY KEY,"
         " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
     ),
+    trigger=_sqlite_trigger,
     placeholders=lambda query: query,
 )
 
@@ -87,5 +131,6 @@ POSTGRES = Dialect(
         " version integer primary key,"
         " applied_at timestamptz not null default now())"
     ),
+    trigger=_postgres_trigger,
     placeholders=_pyformat,
 )

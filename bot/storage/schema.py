@@ -8,7 +8,7 @@ released migration (nor the constants it is built from): add a new one.
 Databases from before versioning upgrade in place. PostgreSQL ones already record version 1.
 SQLite files made by sqlite-utils have today's tables but no `schema_migrations`: migration
 1 creates only what is missing (`if not exists`), giving the same tables, column types and
-indexes a new file gets.
+indexes a new file gets, and migration 2 then derives `usage_daily` from `usage`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from bot.storage.dialects import Dialect, Run
 log = logging.getLogger(__name__)
 
 # `usage_daily`: per-day sums of `usage`, one row per (day, user, kind, model), so that a
-# month's report reads thousands of rows instead of hundreds of thousands. It is derived
-# data: `record_usage` adds each row in the same transaction.
+# month's report reads thousands of rows instead of hundreds of thousands. Triggers on
+# `usage` keep it exact whoever writes (Draftbot, `sqlite-utils insert`, psql, a script).
 DAILY_KEY = {
     "day": "substr(created_at, 1, 10)",  # created_at is UTC ISO-8601: the UTC day
     "user_id": "user_id",
@@ -47,19 +47,34 @@ DAILY_FIGURES = {
     "+ cache_creation_input_tokens + cache_read_input_tokens > 0 then 1 else 0 end",
 }
 DAILY_SUM_COLUMNS = tuple(DAILY_FIGURES)
+# The `usage` columns those expressions read.
+DAILY_INPUTS = (
+    "created_at", "user_id", "kind", "model", "status", "stop_reason", "input_tokens",
+    "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
+    "cache_creation_5m_input_tokens", "cache_creation_1h_input_tokens", "cost_nano_usd",
+)  # fmt: skip
 
 
-def add_to_daily(source: str) -> str:
-    """Add the sums of the usage rows in `source` (a table or subquery)."""
+def add_to_daily(source: str, sign: str = "") -> str:
+    """Add (sign "") or subtract (sign "-") the sums of the usage rows in `source`."""
     columns = ", ".join([*DAILY_KEY, *DAILY_SUM_COLUMNS])
     keys = ", ".join(DAILY_KEY.values())
-    sums = ", ".join(f"sum({expression})" for expression in DAILY_FIGURES.values())
+    sums = ", ".join(f"{sign}sum({expression})" for expression in DAILY_FIGURES.values())
     add = ", ".join(f"{c} = usage_daily.{c} + excluded.{c}" for c in DAILY_SUM_COLUMNS)
     # "where true": SQLite's documented way to parse INSERT … SELECT … ON CONFLICT.
     return (
-        f"insert into usage_daily ({columns}) select {keys}, {sums} from {source} "
-        f"where true group by 1, 2, 3, 4 "
+        f"insert into usage_daily ({columns})\n"
+        f"select {keys},\n    {sums}\n"
+        f"from {source} where true group by 1, 2, 3, 4\n"
         f"on conflict ({', '.join(DAILY_KEY)}) do update set {add}"
+    )
+
+
+def drop_empty_days(source: str) -> str:
+    """Remove the sums left with no request by the rows of `source` going away."""
+    return (
+        f"delete from usage_daily where requests <= 0 and ({', '.join(DAILY_KEY)}) in "
+        f"(select {', '.join(DAILY_KEY.values())} from {source})"
     )
 
 
@@ -164,12 +179,37 @@ def _tables(dialect: Dialect) -> list[str]:
     return [dialect.ddl(statement) for statement in _TABLES]
 
 
+def _daily_triggers(dialect: Dialect) -> list[str]:
+    """`usage_daily` follows every insert, update and delete on `usage`, then is rebuilt
+    from `usage` (it was kept by Draftbot's own writes only, so other writers' rows were
+    missing). The triggers come first: in PostgreSQL, creating them locks `usage` against
+    writes until this migration commits, so no row is counted twice or missed."""
+    subtract_old = [add_to_daily("{old}", "-"), drop_empty_days("{old}")]
+    events = {
+        "insert": [add_to_daily("{new}")],
+        "update": [*subtract_old, add_to_daily("{new}")],
+        "delete": subtract_old,
+        "truncate": ["delete from usage_daily"],
+    }
+    triggers = [
+        statement
+        for event, statements in events.items()
+        for statement in dialect.trigger(f"usage_daily_on_{event}", event, statements, DAILY_INPUTS)
+    ]
+    return [*triggers, "delete from usage_daily", add_to_daily("usage")]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "tables: usage, usage_daily, people, budgets, reservations, drafts, handled_events, "
         "budget_alerts",
         _tables,
+    ),
+    Migration(
+        2,
+        "usage_daily kept by triggers on usage (insert, update, delete), rebuilt from usage",
+        _daily_triggers,
     ),
 )
 
