@@ -157,6 +157,17 @@ def test_migrations_apply_once(database_url: str) -> None:
             assert apply_migrations(conn) == []
 
 
+def test_an_up_to_date_sqlite_file_opens_while_another_process_writes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'draftbot.db'}"
+    open_store(url).close()
+    with closing(sqlite3.connect(tmp_path / "draftbot.db", isolation_level=None)) as writer:
+        writer.execute("begin immediate")  # holds the write lock, as a long write would
+        store = open_store(url)  # no migration to apply: does not wait for the lock
+        assert store.usage_rows() == []
+        writer.execute("rollback")
+    store.close()
+
+
 def test_instances_starting_together_migrate_once(database_url: str) -> None:
     def instance(_: int) -> None:
         store = open_store(database_url)  # all four find an empty database

@@ -214,6 +214,11 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
+def is_current(done: set[int]) -> bool:
+    """True when every migration is among the versions `done`: nothing to lock or apply."""
+    return all(migration.version in done for migration in MIGRATIONS)
+
+
 def migrate(run: Run, dialect: Dialect) -> list[int]:
     """Apply the migrations the database lacks, in order; return the versions applied.
 

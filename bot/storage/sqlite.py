@@ -19,7 +19,7 @@ import sqlite_utils
 
 from bot.storage.base import SqlStore
 from bot.storage.dialects import SQLITE, Result, Run
-from bot.storage.schema import log_applied, migrate
+from bot.storage.schema import is_current, log_applied, migrate
 
 BUSY_TIMEOUT_SECONDS = 30  # how long to wait for another process's write lock
 
@@ -40,12 +40,20 @@ class Store(SqlStore):
             if str(path) != ":memory:":
                 _enable_wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
-            with self._transaction() as run:
-                applied = migrate(run, SQLITE)
+            if not is_current(self._versions()):
+                with self._transaction() as run:
+                    applied = migrate(run, SQLITE)
+                log_applied(applied)
         except BaseException:
             connection.close()
             raise
-        log_applied(applied)
+
+    def _versions(self) -> set[int]:
+        """The versions applied, read without the write lock: a database already up to date
+        opens while another process is writing."""
+        if not self.db.table("schema_migrations").exists():
+            return set()
+        return {version for (version,) in self.db.execute("select version from schema_migrations")}
 
     def _run(self, query: str, params: Sequence[Any] = ()) -> Result:
         return _execute(self.db.conn, query, params)
