@@ -17,9 +17,10 @@ from tabulate import tabulate
 from bot.budgets import Budgets
 from bot.config import ConfigError, Settings, load_settings
 from bot.drafting import Draft, DraftFailed, DraftRequest
+from bot.errors import SetupError
 from bot.logs import setup_logging
-from bot.pricing import Cost, PriceFileError, load_price_table, parse_usd
-from bot.prompts import PromptError, load_prompts
+from bot.pricing import Cost, load_price_table, parse_usd
+from bot.prompts import load_prompts
 from bot.report_formats import to_csv, to_json, to_table
 from bot.reports import (
     GROUPINGS,
@@ -31,8 +32,8 @@ from bot.reports import (
     named_period,
 )
 from bot.services import build_services, build_slack_client
-from bot.storage import StorageUnavailable, open_store
-from bot.store import GroupBy
+from bot.storage import open_store
+from bot.storage.records import GroupBy
 
 T = TypeVar("T")
 
@@ -375,7 +376,7 @@ def _settings_or_exit(*, need_slack: bool, need_anthropic: bool = True) -> Setti
 def _or_exit(build: Callable[[], T]) -> T:
     try:
         return build()
-    except (PromptError, PriceFileError, StorageUnavailable) as error:
+    except SetupError as error:
         _fail(str(error))
 
 

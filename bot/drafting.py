@@ -27,7 +27,7 @@ from bot.llm import (
 from bot.pricing import Cost, PriceTable
 from bot.prompts import PromptKind, PromptLibrary
 from bot.storage import Storage
-from bot.store import UsageRecord
+from bot.storage.records import UsageRecord
 from bot.usage import TokenUsage
 
 log = logging.getLogger(__name__)

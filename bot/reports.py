@@ -18,7 +18,7 @@ import numpy as np
 
 from bot.pricing import Cost, PriceTable
 from bot.storage import Storage
-from bot.store import GroupBy, IntArray
+from bot.storage.records import GroupBy, IntArray
 from bot.usage import TokenUsage
 
 PERIOD_NAMES = ("this-month", "last-month", "last-7-days", "today")

@@ -13,7 +13,7 @@ from bot import wording
 from bot.budgets import Budgets, OverBudget
 from bot.drafting import DraftFailed, DraftRequest
 from bot.pricing import load_price_table
-from bot.store import Store, UsageRecord
+from bot.storage import Store, UsageRecord
 from tests.conftest import RunningBot
 from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.slack import FakeSlack

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import cli
-from bot.store import Store
+from bot.storage import Store
 from tests.fakes.slack import FakeSlack
 from tests.test_reports import usage
 

@@ -239,7 +239,7 @@ async def test_unopenable_database(env: dict[str, str], tmp_path: Path) -> None:
 
 
 async def test_database_reports_usage_rows(env: dict[str, str], tmp_path: Path) -> None:
-    from bot.store import Store, UsageRecord
+    from bot.storage import Store, UsageRecord
 
     store = Store(tmp_path / "draftbot.db")
     store.record_usage(

@@ -14,7 +14,7 @@ import pytest
 from bot.pricing import load_price_table
 from bot.report_formats import CSV_COLUMNS, JSON_SCHEMA, to_csv, to_json, to_table
 from bot.reports import PeriodError, build_report, dates_period, named_period, percentile
-from bot.store import Store, UsageRecord
+from bot.storage import Store, UsageRecord
 from handlers.blocks.reports import summary_blocks
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

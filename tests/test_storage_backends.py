@@ -27,8 +27,8 @@ from bot.budgets import Budgets, OverBudget
 from bot.report_formats import to_json
 from bot.reports import build_report, dates_period, named_period
 from bot.storage import Storage, open_store
-from bot.store import USAGE_COLUMNS, GroupBy, UsageRecord
-from bot.store_postgres import MIGRATIONS, PostgresStore, apply_migrations
+from bot.storage.postgres import PostgresStore
+from bot.storage.records import USAGE_COLUMNS, GroupBy, UsageRecord
 from tests.test_reports import NOW, PRICES, usage
 
 pytest_plugins = ["tests.postgres"]
@@ -222,6 +222,7 @@ def test_both_backends_have_the_same_tables_columns_and_indexes(
     for table, column in columns:
         postgres_tables.setdefault(table, []).append(column)
     assert postgres_tables.pop("schema_migrations") == ["version", "applied_at"]
+    assert sqlite_tables.pop("schema_migrations") == ["version", "applied_at"]
     assert postgres_tables == sqlite_tables
     assert set(sqlite_tables) == {
         "usage", "usage_daily", "people", "budgets", "reservations", "budget_alerts",
@@ -423,34 +424,7 @@ def test_check_writable_leaves_no_trace(store: Storage) -> None:
     assert store.purge_drafts("9999") == 0  # nothing was left in drafts or handled_events
 
 
-# PostgreSQL only: migrations, URLs and lost connections
-
-
-def migration_versions(url: str) -> list[int]:
-    with psycopg.connect(url) as conn:
-        return [v for (v,) in conn.execute("select version from schema_migrations order by 1")]
-
-
-def test_migrations_are_numbered_in_order() -> None:
-    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-
-
-def test_migrations_apply_once(postgres_url: str) -> None:
-    PostgresStore(postgres_url).close()
-    store = PostgresStore(postgres_url)  # a restart: nothing left to do
-    store.close()
-    assert migration_versions(postgres_url) == [m.version for m in MIGRATIONS]
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        assert apply_migrations(conn) == []
-
-
-def test_instances_starting_together_migrate_once(postgres_url: str) -> None:
-    stores = in_threads(4, lambda _: PostgresStore(postgres_url))
-    for store in stores:
-        store.record_usage(usage("U0ALEX", "email", "2026-11-02"))
-        store.close()
-    assert migration_versions(postgres_url) == [m.version for m in MIGRATIONS]
-    assert len(PostgresStore(postgres_url).usage_rows()) == 4
+# PostgreSQL only: URLs and lost connections
 
 
 def test_heroku_style_postgres_urls_work(postgres_url: str) -> None:

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack_ids import MessageRef, find_permalink, parse_permalink
-from bot.store import Store
+from bot.storage import Store
 from handlers.conversations import CannotReadConversation, Transcript, fetch_transcript
 from handlers.people import People
 from tests.conftest import BOT_TOKEN

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from bot.config import Settings
 from bot.doctor.report import Check, not_checked
 from bot.storage import POSTGRES_SCHEMES, open_store
-from bot.store import Store
+from bot.storage.sqlite import Store
 
 DATABASE_CHECK = "Database"
 

@@ -1,8 +1,9 @@
 """What the rest of Draftbot needs from a database, and which backend DATABASE_URL picks.
 
-`sqlite:///…` (the default: one file, zero set-up) uses `bot.store.Store`;
+`sqlite:///…` (the default: one file, zero set-up) uses `bot.storage.sqlite.Store`;
 `postgresql://…` or `postgres://…` (several instances sharing one database) uses
-`bot.store_postgres.PostgresStore`. Both keep the same tables and give the same numbers.
+`bot.storage.postgres.PostgresStore`. Both run the same queries (bot/storage/base.py) on
+the same schema (bot/storage/schema.py), so they give the same numbers.
 """
 
 from __future__ import annotations
@@ -11,7 +12,22 @@ import sqlite3
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from bot.store import GroupBy, IntArray, Store, UsageRecord
+from bot.errors import SetupError
+from bot.storage.records import GroupBy, IntArray, UsageRecord, utc_now_iso
+from bot.storage.sqlite import Store
+
+__all__ = [
+    "POSTGRES_SCHEMES",
+    "GroupBy",
+    "IntArray",
+    "Storage",
+    "StorageUnavailable",
+    "Store",
+    "UsageRecord",
+    "open_store",
+    "sqlite_path",
+    "utc_now_iso",
+]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -60,14 +76,14 @@ class Storage(Protocol):
     def close(self) -> None: ...
 
 
-class StorageUnavailable(Exception):
+class StorageUnavailable(SetupError):
     """The database cannot be opened; the message says where and what to check (no password)."""
 
 
 def open_store(database_url: str) -> Storage:
     try:
         if database_url.startswith(POSTGRES_SCHEMES):
-            from bot.store_postgres import PostgresStore  # psycopg: only for PostgreSQL
+            from bot.storage.postgres import PostgresStore  # psycopg: only for PostgreSQL
 
             return PostgresStore(database_url)
         return Store(sqlite_path(database_url))

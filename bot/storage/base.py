@@ -1,0 +1,285 @@
+"""Every query Draftbot makes, written once for both databases (`bot.storage.Storage`).
+
+The SQL here is what SQLite and PostgreSQL both accept, with `?` placeholders: sums are cast
+to bigint (PostgreSQL's sum of bigint is numeric), flags are `case` expressions, upserts are
+`on conflict`, new ids come from `returning id`. A backend (bot/storage/sqlite.py,
+bot/storage/postgres.py) supplies only the connection: `_run` for one statement,
+`_transaction` for several under its write lock, and its `Dialect` for the few tokens that
+differ (bot/storage/dialects.py).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import asdict, fields
+from typing import Any
+
+from bot.storage.dialects import Dialect, Result, Run
+from bot.storage.records import (
+    USAGE_COLUMNS,
+    GroupBy,
+    IntArray,
+    UsageRecord,
+    parse_ints,
+    utc_now_iso,
+)
+from bot.storage.schema import DAILY_SUM_COLUMNS
+
+# Report groupings over `usage`; `created_at` is UTC ISO-8601, so its first 10 characters
+# are the UTC day.
+GROUP_COLUMNS: dict[str, str] = {
+    "user": "user_id",
+    "kind": "kind",
+    "model": "model",
+    "day": "substr(created_at, 1, 10)",
+}
+# The same groupings in `usage_daily`, which has a `day` column.
+DAILY_GROUP_COLUMNS: dict[str, str] = {**GROUP_COLUMNS, "day": "day"}
+
+_USAGE_FIELDS = [f.name for f in fields(UsageRecord)]
+_INSERT_USAGE = (
+    f"insert into usage ({', '.join(_USAGE_FIELDS)}) "
+    f"values ({', '.join('?' * len(_USAGE_FIELDS))}) returning id"
+)
+_DAILY_SUMS = ", ".join(f"cast(sum({c}) as bigint) as {c}" for c in DAILY_SUM_COLUMNS)
+_USER_SPEND = """
+    select cast(coalesce(sum(cost_nano_usd), 0) as bigint), count(*) from usage
+    where user_id = ? and created_at >= ? and created_at < ?
+"""
+_PROBE_KEY = "draftbot-probe:"
+
+
+class _Probe(Exception):
+    """Raised inside a transaction to roll it back on purpose."""
+
+
+def quote(identifier: str) -> str:
+    """A column name as SQL (standard double quotes, which both databases accept)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class SqlStore(ABC):
+    """`bot.storage.Storage` over any connection that runs the shared SQL."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    def _run(self, query: str, params: Sequence[Any] = ()) -> Result:
+        """Execute one statement on its own (committed when it returns)."""
+
+    @abstractmethod
+    def _transaction(self, lock: str | None = None) -> AbstractContextManager[Run]:
+        """Statements run through the yielded `Run` commit together, or not at all; the
+        backend's write lock makes read-check-write atomic. `lock` names what must not be
+        changed by others meanwhile (a user's budget); a backend may lock more."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def record_usage(self, record: UsageRecord) -> int:
+        """Insert one row and return its id (the database's triggers add it to `usage_daily`).
+
+        Called before anything is posted to Slack.
+        """
+        row = asdict(record)
+        row["created_at"] = record.created_at or utc_now_iso()
+        return int(self._run(_INSERT_USAGE, [row[name] for name in _USAGE_FIELDS]).one()[0])
+
+    def usage_rows(self, **where: Any) -> list[dict[str, Any]]:
+        """Rows in insertion order, optionally filtered by column equality."""
+        unknown = set(where) - set(USAGE_COLUMNS)
+        if unknown:
+            raise ValueError(f"usage has no column {', '.join(sorted(unknown))}")
+        clause = " and ".join(f"{quote(column)} = ?" for column in where)
+        query = f"select * from usage {'where ' + clause if where else ''} order by id"
+        return self._run(query, list(where.values())).dicts()
+
+    # Reports
+
+    def usage_sums(self, first_day: str, end_day: str, group_by: GroupBy) -> list[dict[str, Any]]:
+        """Sums per (group key, model) for UTC days first_day <= day < end_day."""
+        query = f"""
+            select {DAILY_GROUP_COLUMNS[group_by]} as key, model, {_DAILY_SUMS} from usage_daily
+            where day >= ? and day < ? group by 1, 2
+        """
+        return self._run(query, [first_day, end_day]).dicts()
+
+    def timings(
+        self, start: str, end: str, group_by: GroupBy
+    ) -> dict[str, tuple[IntArray, IntArray]]:
+        """Per group key, the latencies and times to first token (ms) of successful requests."""
+        joined = self.dialect.int_list
+        # One string per group, parsed by numpy: far fewer Python objects than one per row.
+        query = f"""
+            select {GROUP_COLUMNS[group_by]}, {joined.format("latency_ms")},
+                {joined.format("ttft_ms")}
+            from usage where created_at >= ? and created_at < ? and status = 'ok' group by 1
+        """
+        return {
+            str(group): (parse_ints(latencies), parse_ints(ttfts))
+            for group, latencies, ttfts in self._run(query, [start, end]).rows
+        }
+
+    def daily_costs(
+        self, first_day: str, end_day: str, series: GroupBy
+    ) -> list[tuple[str, str, int]]:
+        """(UTC day, series key, cost in nano-USD) for charts, first_day <= day < end_day."""
+        query = f"""
+            select day, {DAILY_GROUP_COLUMNS[series]}, cast(sum(cost_nano_usd) as bigint)
+            from usage_daily where day >= ? and day < ? group by 1, 2 order by 1, 2
+        """
+        rows = self._run(query, [first_day, end_day]).rows
+        return [(day, key, int(cost)) for day, key, cost in rows]
+
+    def user_spend_nano_usd(self, user_id: str, start: str, end: str) -> tuple[int, int]:
+        """(cost in nano-USD, number of requests) of one user's usage in a period."""
+        cost, requests = self._run(_USER_SPEND, [user_id, start, end]).one()
+        return int(cost), int(requests)
+
+    # People's names, cached from Slack's users.info
+
+    def save_person(self, user_id: str, display_name: str, real_name: str) -> None:
+        self._run(
+            """
+            insert into people (user_id, display_name, real_name, updated_at)
+            values (?, ?, ?, ?)
+            on conflict (user_id) do update set display_name = excluded.display_name,
+                real_name = excluded.real_name, updated_at = excluded.updated_at
+            """,
+            [user_id, display_name, real_name, utc_now_iso()],
+        )
+
+    def people(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not user_ids:
+            return {}
+        marks = ", ".join("?" * len(user_ids))
+        rows = self._run(f"select * from people where user_id in ({marks})", user_ids).dicts()
+        return {row["user_id"]: row for row in rows}
+
+    # Budgets
+
+    def set_budget(self, user_id: str, monthly_nano_usd: int, set_by: str) -> None:
+        self._run(
+            """
+            insert into budgets (user_id, monthly_nano_usd, set_by, set_at)
+            values (?, ?, ?, ?)
+            on conflict (user_id) do update set monthly_nano_usd = excluded.monthly_nano_usd,
+                set_by = excluded.set_by, set_at = excluded.set_at
+            """,
+            [user_id, monthly_nano_usd, set_by, utc_now_iso()],
+        )
+
+    def remove_budget(self, user_id: str) -> bool:
+        return self._run("delete from budgets where user_id = ?", [user_id]).rowcount > 0
+
+    def budget_overrides(self) -> list[dict[str, Any]]:
+        return self._run("select * from budgets order by user_id").dicts()
+
+    def budget_override(self, user_id: str) -> int | None:
+        rows = self._run("select monthly_nano_usd from budgets where user_id = ?", [user_id]).rows
+        return int(rows[0][0]) if rows else None
+
+    def reserve(
+        self,
+        user_id: str,
+        nano_usd: int,
+        *,
+        limit_nano_usd: int,
+        month_start: str,
+        month_end: str,
+        now: str,
+        stale_before: str,
+    ) -> tuple[int | None, int, int]:
+        """Atomically, across every process sharing the database: if spent + in-flight
+        reservations + `nano_usd` fits in the limit, add a reservation. Returns
+        (reservation id or None when it does not fit, spent, reserved by other requests in
+        flight). Reservations older than `stale_before` (left by a crashed process) are
+        ignored."""
+        with self._transaction(lock=user_id) as run:
+            spent = int(run(_USER_SPEND, [user_id, month_start, month_end]).one()[0])
+            (reserved,) = run(
+                "select cast(coalesce(sum(nano_usd), 0) as bigint) from reservations "
+                "where user_id = ? and created_at >= ?",
+                [user_id, stale_before],
+            ).one()
+            if spent + reserved + nano_usd > limit_nano_usd:
+                return None, spent, int(reserved)
+            (reservation_id,) = run(
+                "insert into reservations (user_id, nano_usd, created_at) "
+                "values (?, ?, ?) returning id",
+                [user_id, nano_usd, now],
+            ).one()
+            return int(reservation_id), spent, int(reserved)
+
+    def release(self, reservation_id: int) -> None:
+        self._run("delete from reservations where id = ?", [reservation_id])
+
+    def claim_alert(self, user_id: str, month: str, audience: str) -> bool:
+        """True the first time only, per user, month and audience ("user" or "admins")."""
+        claimed = self._run(
+            "insert into budget_alerts (user_id, month, audience, sent_at) "
+            "values (?, ?, ?, ?) on conflict do nothing",
+            [user_id, month, audience, utc_now_iso()],
+        )
+        return claimed.rowcount == 1
+
+    # Drafts (previews people can refine)
+
+    def save_draft(self, row: dict[str, Any]) -> None:
+        now = utc_now_iso()
+        values = {"status": "ready", "created_at": now, "updated_at": now, **row}
+        columns = ", ".join(map(quote, values))
+        marks = ", ".join("?" * len(values))
+        self._run(f"insert into drafts ({columns}) values ({marks})", list(values.values()))
+
+    def get_draft(self, draft_id: str) -> dict[str, Any] | None:
+        rows = self._run("select * from drafts where id = ?", [draft_id]).dicts()
+        return rows[0] if rows else None
+
+    def claim_draft(self, draft_id: str, from_status: str = "ready", to: str = "working") -> bool:
+        """Move a draft between states atomically: False if someone else got there first."""
+        claimed = self._run(
+            "update drafts set status = ?, updated_at = ? where id = ? and status = ?",
+            [to, utc_now_iso(), draft_id, from_status],
+        )
+        return claimed.rowcount == 1
+
+    def update_draft(self, draft_id: str, **changes: Any) -> None:
+        values = {**changes, "updated_at": utc_now_iso()}
+        assignments = ", ".join(f"{quote(column)} = ?" for column in values)
+        query = f"update drafts set {assignments} where id = ?"
+        if self._run(query, [*values.values(), draft_id]).rowcount == 0:
+            raise LookupError(f"no draft with id {draft_id!r}")  # callers never expect one
+
+    def purge_drafts(self, older_than: str) -> int:
+        with self._transaction() as run:
+            purged = run("delete from drafts where updated_at < ?", [older_than]).rowcount
+            run("delete from handled_events where handled_at < ?", [older_than])
+        return purged
+
+    def first_time(self, key: str) -> bool:
+        """True the first time `key` is seen: makes retried Slack events harmless."""
+        inserted = self._run(
+            "insert into handled_events (key, handled_at) values (?, ?) on conflict do nothing",
+            [key, utc_now_iso()],
+        )
+        return inserted.rowcount == 1
+
+    def check_writable(self) -> int:
+        """Prove the database takes writes, leaving no trace; return the usage row count.
+
+        A write to one of Draftbot's own tables, rolled back: fails on a read-only file or
+        replica, or without the INSERT privilege."""
+        try:
+            with self._transaction() as run:
+                now = utc_now_iso()
+                run(
+                    "insert into handled_events (key, handled_at) values (?, ?)",
+                    [_PROBE_KEY + now, now],
+                )
+                raise _Probe
+        except _Probe:
+            pass
+        return int(self._run("select count(*) from usage").one()[0])

@@ -1,0 +1,103 @@
+"""The SQLite backend: one file, WAL mode, one connection; the queries are in bot/storage/base.py.
+
+Every multi-statement write (migrations, budget reservations) runs in BEGIN IMMEDIATE,
+which takes the database's one write lock up front: read-check-write is atomic across
+processes, and processes opening a new file together migrate it once. `self.db` is the
+sqlite-utils view of the same connection, the way admins and tests look at the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bot.storage.base import SqlStore
+from bot.storage.dialects import SQLITE, Result, Run
+from bot.storage.schema import is_current, log_applied, migrate
+
+BUSY_TIMEOUT_SECONDS = 30  # how long to wait for another process's write lock
+
+
+class Store(SqlStore):
+    """`bot.storage.Storage` on SQLite."""
+
+    dialect = SQLITE
+
+    def __init__(self, path: str | Path) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # One connection, used only from the event loop's thread; autocommit unless in
+        # an explicit transaction.
+        connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        self.db = sqlite_utils.Database(connection)
+        try:
+            if str(path) != ":memory:":
+                _enable_wal(self.db)
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            if not is_current(self._versions()):
+                with self._transaction() as run:
+                    applied = migrate(run, SQLITE)
+                log_applied(applied)
+        except BaseException:
+            connection.close()
+            raise
+
+    def _versions(self) -> set[int]:
+        """The versions applied, read without the write lock: a database already up to date
+        opens while another process is writing."""
+        if not self.db.table("schema_migrations").exists():
+            return set()
+        return {version for (version,) in self.db.execute("select version from schema_migrations")}
+
+    def _run(self, query: str, params: Sequence[Any] = ()) -> Result:
+        return _execute(self.db.conn, query, params)
+
+    @contextmanager
+    def _transaction(self, lock: str | None = None) -> Iterator[Run]:
+        """BEGIN IMMEDIATE: the one write lock covers every `lock` a caller may name."""
+        conn = self.db.conn
+
+        def run(query: str, params: Sequence[Any] = ()) -> Result:
+            return _execute(conn, query, params)
+
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield run
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _enable_wal(db: sqlite_utils.Database) -> None:
+    """Switch a file to WAL mode. Processes opening a new file at the same moment contend
+    for that switch, which SQLite refuses at once ("database is locked") rather than
+    waiting: try again for as long as the connection's busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _execute(conn: sqlite3.Connection, query: str, params: Sequence[Any]) -> Result:
+    cursor = conn.execute(query, params)
+    try:
+        rows = cursor.fetchall()
+        columns = [column[0] for column in cursor.description or ()]
+        return Result(rows, columns, cursor.rowcount)
+    finally:
+        cursor.close()
