@@ -10,7 +10,7 @@ class TokenUsage:
     """The API's own figures for one model request.
 
     `input_tokens` counts only the tokens after the last cache breakpoint; the total input
-    is input + cache creation + cache read (see ../shared/FACTS.md).
+    is input + cache creation + cache read.
     """
 
     input_tokens: int = 0

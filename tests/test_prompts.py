@@ -11,7 +11,7 @@ from bot.config import DEFAULT_PROMPTS_DIR
 from bot.prompts import PromptError, load_prompts
 
 LIBRARY = load_prompts(DEFAULT_PROMPTS_DIR)
-# Sonnet's minimum cacheable prefix has been 2,048 tokens in practice (../shared/FACTS.md).
+# Sonnet's minimum cacheable prefix has been 2,048 tokens in practice.
 # Four characters a token undercounts English text, so this estimate errs on the safe side.
 MIN_CACHEABLE_TOKENS = 2_048
 SAFETY_MARGIN = 1.2

@@ -16,7 +16,8 @@ from bot.prompts import HOUSE_STYLE_FILE, PromptLibrary
 CACHING_CHECK = "Prompt caching"
 
 # The smallest system prompt that gets cached, by model family. Conservative: the docs say
-# 1,024 for Sonnet 4.6 but it has been 2,048 in practice (see /work/shared/FACTS.md).
+# 1,024 for Sonnet 4.6 but it has been 2,048 in practice
+# (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching).
 MIN_CACHEABLE_TOKENS = {"sonnet": 2048, "opus": 4096, "haiku": 4096}
 DEFAULT_MIN_CACHEABLE_TOKENS = 4096
 

@@ -53,8 +53,7 @@ async def on_post(
     await ack()
     user_id = body["user"]["id"]
     reply = flows.private_reply(body.get("response_url"), user_id)
-    stored = await flows.own_draft(action["value"], user_id, reply)
-    if stored is None:
+    if (stored := await flows.own_draft(action["value"], user_id, reply)) is None:
         return
     if not stored.channel_id:  # written in the Messages tab: ask where it should go
         view = modals.choose_channel_modal(stored.id, body.get("response_url"))
@@ -69,8 +68,7 @@ async def on_edit(
     await ack()
     user_id = body["user"]["id"]
     reply = flows.private_reply(body.get("response_url"), user_id)
-    stored = await flows.own_draft(action["value"], user_id, reply)
-    if stored is None:
+    if (stored := await flows.own_draft(action["value"], user_id, reply)) is None:
         return
     if len(stored.text) > PLAIN_INPUT_LIMIT:
         await reply.tell(wording.EDIT_TOO_LONG)
