@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from bot import wording
 from bot.pricing import Cost, PriceTable
 from bot.reports import Period, month_of
 from bot.storage import Storage
@@ -82,7 +83,9 @@ class Budgets:
         prices: PriceTable,
         default_monthly_usd: Decimal | None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        unwritten: Callable[[str, str], int] = lambda user_id, since: 0,
     ) -> None:
+        self.unwritten = unwritten  # spend not in the database yet (the usage journal)
         self.store = store
         self.prices = prices
         self.default_nano_usd = None if default_monthly_usd is None else _nano(default_monthly_usd)
@@ -95,6 +98,7 @@ class Budgets:
     def status(self, user_id: str) -> BudgetStatus:
         month = month_of(self.clock())
         spent, drafts = self.store.user_spend_nano_usd(user_id, *month.iso_bounds())
+        spent += self.unwritten(user_id, month.iso_bounds()[0])
         return BudgetStatus(user_id, month, self.limit_nano_usd(user_id), spent, drafts)
 
     def reserve(self, user_id: str, model: str, prompt_chars: int, max_tokens: int) -> int | None:
@@ -113,9 +117,10 @@ class Budgets:
             return None
         now = self.clock()
         month = month_of(now)
+        unwritten = self.unwritten(user_id, month.iso_bounds()[0])
         reservation, spent, _ = self.store.reserve(
             user_id,
-            worst.nano_usd,
+            worst.nano_usd + unwritten,
             limit_nano_usd=limit,
             month_start=month.iso_bounds()[0],
             month_end=month.iso_bounds()[1],
@@ -124,7 +129,7 @@ class Budgets:
         )
         if reservation is None:
             drafts = self.store.user_spend_nano_usd(user_id, *month.iso_bounds())[1]
-            raise OverBudget(BudgetStatus(user_id, month, limit, spent, drafts))
+            raise OverBudget(BudgetStatus(user_id, month, limit, spent + unwritten, drafts))
         return reservation
 
     def release(self, reservation: int | None) -> None:
@@ -149,3 +154,13 @@ class Budgets:
 
 def _nano(usd: Decimal) -> int:
     return Cost(usd).nano_usd
+
+
+def over_budget_message(status: BudgetStatus, admins: str = wording.ADMIN_CONTACT_UNKNOWN) -> str:
+    return wording.OVER_BUDGET.format(
+        spent=status.spent.display(),
+        limit=status.limit.display() if status.limit else "-",
+        month=status.month.start.strftime("%B"),
+        resets_on=status.resets_on,
+        admins=admins,
+    )

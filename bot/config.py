@@ -80,6 +80,8 @@ class Settings:
     max_concurrency: int = 100
     shutdown_grace_seconds: float = 25.0
     log_format: Literal["text", "json"] = "text"
+    journal_path: Path | None = None  # None: usage rows the database refuses are kept in memory
+    database_outage_seconds: float = 300.0
 
     @property
     def socket_mode(self) -> bool:
@@ -235,6 +237,17 @@ def load_settings(
             f"not {grace_text!r}."
         )
 
+    journal_text = env.get("DRAFTBOT_JOURNAL_PATH") or ""
+    journal_path = Path(journal_text).expanduser() if journal_text else default_journal_path(env)
+
+    outage_text = env.get("DRAFTBOT_DATABASE_OUTAGE_SECONDS") or "300"
+    outage = float(outage_text) if outage_text.replace(".", "", 1).isdigit() else -1.0
+    if outage < 0:
+        problems.append(
+            "DRAFTBOT_DATABASE_OUTAGE_SECONDS must be a number of seconds such as 300, "
+            f"not {outage_text!r}."
+        )
+
     log_format = (env.get("LOG_FORMAT") or "text").lower()
     if log_format not in ("text", "json"):
         problems.append(f"LOG_FORMAT must be text or json, not {log_format!r}.")
@@ -263,7 +276,15 @@ def load_settings(
         max_concurrency=concurrency,
         shutdown_grace_seconds=grace,
         log_format="json" if log_format == "json" else "text",
+        journal_path=journal_path,
+        database_outage_seconds=outage,
     )
+
+
+def default_journal_path(env: Mapping[str, str]) -> Path:
+    """Outside the database's folder, so a full or read-only database disk spares it."""
+    state = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "draftbot" / "usage-journal.jsonl"
 
 
 def _is_http_url(value: str) -> bool:

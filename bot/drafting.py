@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot import wording
-from bot.budgets import Budgets, BudgetStatus, OverBudget, ThresholdAlerts
+from bot.budgets import Budgets, BudgetStatus, OverBudget, ThresholdAlerts, over_budget_message
 from bot.config import CacheTTL
 from bot.errors import UserFacingError
 from bot.gate import QueuedCallback
@@ -27,6 +27,8 @@ from bot.llm import (
 from bot.pricing import Cost, PriceTable
 from bot.prompts import PromptKind, PromptLibrary
 from bot.storage import Storage
+from bot.storage.journal import UsageJournal
+from bot.storage.offloop import off_loop
 from bot.storage.records import UsageRecord
 from bot.usage import TokenUsage
 
@@ -109,7 +111,11 @@ class Drafter:
         cache_ttl: CacheTTL = "5m",
         budgets: Budgets | None = None,
         admins_listening: bool = False,
+        journal: UsageJournal | None = None,
+        outage_limit_seconds: float = 300.0,
     ) -> None:
+        self.journal = journal or UsageJournal(None)
+        self.outage_limit_seconds = outage_limit_seconds
         self.budgets = budgets
         self.admins_listening = admins_listening  # an alert channel is set
         self.model_client = model_client
@@ -142,29 +148,44 @@ class Drafter:
         on_queued: QueuedCallback | None = None,
     ) -> Draft:
         """Check the budget, call the model, log usage. Raises `DraftFailed`."""
+        self._refuse_if_usage_cannot_be_kept()
         model_request = self.model_request(request)
-        reservation = self._reserve_budget(request, model_request)
+        reservation = await self._reserve_budget(request, model_request)
         try:
             draft = await self._call_model(request, model_request, on_text, on_queued)
         finally:
-            if self.budgets:
-                self.budgets.release(reservation)
+            await self._release(reservation)
         if self.budgets:
-            alerts = self.budgets.threshold_alerts(
-                request.user_id, admins_listening=self.admins_listening
-            )
-            draft = replace(draft, budget_alerts=alerts)
+            draft = replace(draft, budget_alerts=await self._threshold_alerts(request.user_id))
         return draft
 
-    def _reserve_budget(self, request: DraftRequest, model_request: ModelRequest) -> int | None:
+    def _refuse_if_usage_cannot_be_kept(self) -> None:
+        """A short database outage is bridged by the journal; a long one, or a full journal,
+        stops new model calls: Draftbot would be spending what it cannot account for."""
+        outage = self.journal.outage_seconds()
+        if self.journal.full or outage > self.outage_limit_seconds:
+            log.error(
+                "draft refused: the database has been failing for %.0f s (%d rows waiting)",
+                outage,
+                self.journal.pending,
+            )
+            raise DraftFailed(wording.DATABASE_DOWN)
+
+    async def _reserve_budget(
+        self, request: DraftRequest, model_request: ModelRequest
+    ) -> int | None:
         if self.budgets is None:
             return None
         prompt_chars = sum(len(block["text"]) for block in model_request.system) + sum(
             len(str(message["content"])) for message in model_request.messages
         )
         try:
-            return self.budgets.reserve(
-                request.user_id, model_request.model, prompt_chars, model_request.max_tokens
+            return await off_loop(
+                self.budgets.reserve,
+                request.user_id,
+                model_request.model,
+                prompt_chars,
+                model_request.max_tokens,
             )
         except OverBudget as over:
             status = over.status
@@ -175,6 +196,39 @@ class Drafter:
                 status.limit.display() if status.limit else "-",
             )
             raise DraftFailed(over_budget_message(status), over_budget=status) from over
+        except Exception as error:  # the database: draft anyway, within the outage limit
+            log.warning("budget check skipped: the database failed (%s)", type(error).__name__)
+            self.journal.database_failed()
+            return None
+
+    async def _release(self, reservation: int | None) -> None:
+        if self.budgets is None or reservation is None:
+            return
+        try:
+            await off_loop(self.budgets.release, reservation)
+        except Exception as error:  # a reservation left behind expires by itself
+            log.warning("could not release a budget reservation (%s)", type(error).__name__)
+
+    async def _threshold_alerts(self, user_id: str) -> ThresholdAlerts | None:
+        assert self.budgets is not None
+        try:
+            return await off_loop(
+                self.budgets.threshold_alerts, user_id, admins_listening=self.admins_listening
+            )
+        except Exception as error:
+            log.warning("budget alerts skipped: the database failed (%s)", type(error).__name__)
+            return None
+
+    async def _record(self, record: UsageRecord) -> int:
+        """Write the usage row; if the database refuses it, the journal keeps it (id 0)."""
+        try:
+            usage_id = await off_loop(self.store.record_usage, record)
+        except Exception as error:
+            self.journal.keep(record, error)
+            return 0
+        if not self.journal.pending:
+            self.journal.database_ok()
+        return usage_id
 
     async def _call_model(
         self,
@@ -188,8 +242,8 @@ class Drafter:
                 model_request, on_text=on_text, on_queued=on_queued
             )
         except ModelCallError as error:
-            self._record_billed_failures(request, model_request.model, error.billed_failures)
-            usage_id = self.store.record_usage(
+            await self._record_billed_failures(request, model_request.model, error.billed_failures)
+            usage_id = await self._record(
                 _usage_record(
                     request,
                     model=model_request.model,
@@ -218,13 +272,13 @@ class Drafter:
             raise DraftFailed(
                 error.user_message, reference=error.request_id, usage_id=usage_id
             ) from error
-        return self._finish(request, completion)
+        return await self._finish(request, completion)
 
-    def _finish(self, request: DraftRequest, completion: Completion) -> Draft:
-        self._record_billed_failures(request, completion.model, completion.billed_failures)
+    async def _finish(self, request: DraftRequest, completion: Completion) -> Draft:
+        await self._record_billed_failures(request, completion.model, completion.billed_failures)
         cost = self.prices.cost(completion.model, completion.usage)
         usage = completion.usage
-        usage_id = self.store.record_usage(
+        usage_id = await self._record(
             _usage_record(
                 request,
                 model=completion.model,
@@ -275,12 +329,12 @@ class Drafter:
             usage_id=usage_id,
         )
 
-    def _record_billed_failures(
+    async def _record_billed_failures(
         self, request: DraftRequest, model: str, failures: tuple[BilledAttempt, ...]
     ) -> None:
         """Attempts cut off mid-stream reached the model, so they get rows of their own."""
         for failure in failures:
-            self.store.record_usage(
+            await self._record(
                 _usage_record(
                     request,
                     model=model,
@@ -301,16 +355,6 @@ def _request_fields(request: DraftRequest, model: str) -> dict[str, str]:
         "source": request.source,
         "model": model,
     }
-
-
-def over_budget_message(status: BudgetStatus, admins: str = "your Draftbot admin") -> str:
-    return wording.OVER_BUDGET.format(
-        spent=status.spent.display(),
-        limit=status.limit.display() if status.limit else "-",
-        month=status.month.start.strftime("%B"),
-        resets_on=status.resets_on,
-        admins=admins,
-    )
 
 
 def _usage_record(

@@ -20,6 +20,8 @@ from bot.pricing import PriceTable, load_price_table
 from bot.prompts import PromptLibrary, load_prompts
 from bot.sessions import DraftSessions
 from bot.storage import Storage, open_store
+from bot.storage.journal import UsageJournal
+from bot.storage.offloop import off_loop
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,14 @@ class Services:
     drafter: Drafter
     sessions: DraftSessions
     slack_client: AsyncWebClient | None  # None when no Slack token is configured
+    journal: UsageJournal = field(default_factory=lambda: UsageJournal(None))
     in_flight: InFlight = field(default_factory=InFlight)  # drafts started, for shutdown
+
+    async def replay_journal(self) -> int:
+        """Write usage rows kept while the database was failing; how many were written."""
+        if not self.journal.pending:
+            return 0
+        return await off_loop(self.journal.replay, self.store)
 
     async def aclose(self) -> None:
         await self.drafter.model_client.aclose()
@@ -53,8 +62,12 @@ def build_slack_client(settings: Settings) -> AsyncWebClient | None:
 def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) -> Services:
     library = load_prompts(settings.prompts_dir)
     store = open_store(settings.database_url)
+    journal = UsageJournal(settings.journal_path)
+    journal.replay(store)  # rows kept while the database was failing, before this start
     prices = load_price_table(settings.prices_file)
-    budgets = Budgets(store, prices, settings.user_monthly_budget_usd)
+    budgets = Budgets(
+        store, prices, settings.user_monthly_budget_usd, unwritten=journal.pending_nano_usd
+    )
     model_client = ModelClient(
         build_anthropic_client(settings.anthropic_api_key, settings.anthropic_base_url),
         retry_policy,
@@ -69,6 +82,8 @@ def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) 
         cache_ttl=settings.cache_ttl,
         budgets=budgets,
         admins_listening=settings.alert_channel is not None,
+        journal=journal,
+        outage_limit_seconds=settings.database_outage_seconds,
     )
     slack_client = build_slack_client(settings)
     return Services(
@@ -80,4 +95,5 @@ def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) 
         drafter=drafter,
         sessions=DraftSessions(drafter, store, library, settings.draft_retention_days),
         slack_client=slack_client,
+        journal=journal,
     )

@@ -19,6 +19,7 @@ from bot.llm import TextCallback
 from bot.prompts import PromptKind, PromptLibrary
 from bot.refinements import REFINEMENTS
 from bot.storage import Storage
+from bot.storage.offloop import off_loop
 from bot.usage import TokenUsage
 
 log = logging.getLogger(__name__)
@@ -66,21 +67,24 @@ class DraftSessions:
         """Draft (raises `DraftFailed`) and keep it, so its buttons can refine it."""
         draft = await self.drafter.draft(request, on_text=on_text, on_queued=on_queued)
         draft_id = secrets.token_hex(8)
-        self.store.save_draft(
-            {
-                "id": draft_id,
-                "user_id": request.user_id,
-                "team_id": request.team_id,
-                "channel_id": request.channel_id,
-                "kind": request.kind.name,
-                "request": request.text,
-                "text": draft.text,
-                "stop_reason": draft.stop_reason,
-                # response_url is not kept: it works as a bearer link for 30 minutes.
-                "response_url": None,
-            }
-        )
-        self.purge_expired()
+        row = {
+            "id": draft_id,
+            "user_id": request.user_id,
+            "team_id": request.team_id,
+            "channel_id": request.channel_id,
+            "kind": request.kind.name,
+            "request": request.text,
+            "text": draft.text,
+            "stop_reason": draft.stop_reason,
+            # response_url is not kept: it works as a bearer link for 30 minutes.
+            "response_url": None,
+        }
+        try:
+            await off_loop(self.store.save_draft, row)
+            await off_loop(self.purge_expired)
+        except Exception as error:  # the draft is billed and written: show it, buttonless
+            log.warning("could not save draft for its buttons (%s)", type(error).__name__)
+            return draft
         return replace(draft, draft_id=draft_id)
 
     def load(self, draft_id: str, user_id: str) -> StoredDraft:
@@ -137,12 +141,12 @@ class DraftSessions:
         try:
             draft = await self.drafter.draft(request, on_queued=on_queued)
         except BaseException:
-            self.release(draft_id)
+            await off_loop(self.release, draft_id)
             raise
         text = stored.text + draft.text if refinement.continues else draft.text
         draft = replace(draft, text=text, draft_id=draft_id)
         changes: dict[str, Any] = {"text": text, "stop_reason": draft.stop_reason}
-        self.release(draft_id, **changes)
+        await off_loop(self.release, draft_id, **changes)
         return draft
 
     def as_draft(self, stored: StoredDraft) -> Draft:

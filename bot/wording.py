@@ -303,3 +303,9 @@ REPORT_CHART_FILE_TITLE = "Draftbot usage chart, {period}"
 REPORT_FILES_COMMENT = "Draftbot usage report, {period}: chart and per-person CSV."
 REPORT_CHART_NAME = "Chart"
 REPORT_CSV_TITLE = "Usage by person (CSV)"
+
+DATABASE_DOWN = (
+    "Draftbot can't record what drafts cost right now (its database isn't answering), so it "
+    "isn't starting new drafts until that's fixed. Please try again later, and tell your "
+    "Draftbot admin if it keeps happening."
+)

@@ -14,6 +14,7 @@ from bot.pricing import parse_usd
 from bot.report_formats import summary_text
 from bot.reports import PERIOD_NAMES, named_period
 from bot.slack_ids import USER_ARGUMENT, user_argument
+from bot.storage.offloop import off_loop
 from handlers.blocks import previews
 from handlers.blocks.message import Outgoing, context, layout
 from handlers.blocks.reports import summary_blocks, usage_message
@@ -51,7 +52,8 @@ async def run(
     user_id = command["user_id"]
     budgets = flows.services.budgets
     if sub.name == "usage":
-        await ack(**layout(usage_message(budgets.status(user_id))).messages[0])
+        status = await off_loop(budgets.status, user_id)
+        await ack(**layout(usage_message(status)).messages[0])
         return
     await ack(text=wording.REPORT_WORKING if sub.name == "report" else "…")
     if not await flows.people.is_admin(user_id):
@@ -63,7 +65,7 @@ async def run(
     if sub.name == "report":
         await _report(flows, sub, user_id, reply)
     else:
-        await reply.show(Outgoing(text=_budget(flows, sub, user_id)))
+        await reply.show(Outgoing(text=await off_loop(_budget, flows, sub, user_id)))
 
 
 async def _report(flows: Flows, sub: Subcommand, user_id: str, reply: Reply) -> None:

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+JOURNAL_RETRY_SECONDS = 5.0  # how often kept usage rows are offered to the database again
 
 
 def build_slack_app(services: Services) -> AsyncApp:
@@ -43,12 +44,17 @@ def build_slack_app(services: Services) -> AsyncApp:
     return app
 
 
-def build_web_app(slack_app: AsyncApp) -> web.Application:
-    """Slack at POST /slack/events (signature-verified by Bolt), and a health check."""
+def build_web_app(slack_app: AsyncApp, services: Services | None = None) -> web.Application:
+    """Slack at POST /slack/events (signature-verified by Bolt), and a health check that
+    never touches the database: it reports the usage rows waiting in the journal."""
     web_app = slack_app.web_app(path=EVENTS_PATH)
 
     async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        if services is None:
+            return web.json_response({"ok": True})
+        waiting = services.journal.pending
+        database = "degraded" if waiting or services.journal.failing_since else "ok"
+        return web.json_response({"ok": True, "database": database, "usage_rows_waiting": waiting})
 
     web_app.router.add_get(HEALTH_PATH, healthz)
     return web_app
@@ -64,19 +70,32 @@ async def serve(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+    replaying = asyncio.create_task(replay_journal_forever(services))
     try:
         if services.settings.socket_mode:
             await _run_socket_mode(slack_app, services, stop)
         else:
             await _run_http(slack_app, services, host, stop)
     finally:
+        replaying.cancel()
+        await services.replay_journal()  # a last try before exiting; the file keeps the rest
         await services.aclose()
+
+
+async def replay_journal_forever(services: Services, every: float = JOURNAL_RETRY_SECONDS) -> None:
+    """Write usage rows kept while the database was failing, as soon as it takes writes."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await services.replay_journal()
+        except Exception:
+            log.exception("journal replay failed")
 
 
 async def _run_http(
     slack_app: AsyncApp, services: Services, host: str, stop: asyncio.Event
 ) -> None:
-    runner = web.AppRunner(build_web_app(slack_app), access_log=None)
+    runner = web.AppRunner(build_web_app(slack_app, services), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, services.settings.port)
     await site.start()

@@ -16,14 +16,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
-from bot.budgets import BudgetStatus
-from bot.drafting import Draft, DraftFailed, DraftRequest, over_budget_message
+from bot.budgets import BudgetStatus, over_budget_message
+from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.errors import UserFacingError
 from bot.prompts import PromptKind
 from bot.refinements import REFINEMENTS
 from bot.services import Services
 from bot.sessions import DraftUnavailable, StoredDraft
 from bot.slack_ids import MessageRef, is_direct_message
+from bot.storage.offloop import off_loop
 from handlers.blocks import previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
@@ -51,9 +52,9 @@ class Flows:
         self.library = services.library
         self.command = services.settings.command
 
-    def first_time(self, key: str) -> bool:
+    async def first_time(self, key: str) -> bool:
         """True the first time `key` is seen: makes Slack's redelivered events harmless."""
-        return self.services.store.first_time(key)
+        return await off_loop(self.services.store.first_time, key)
 
     # ------------------------------------------------------------ destinations
 
@@ -133,7 +134,7 @@ class Flows:
         """A preview button: "Making it shorter…", the model, then the new preview."""
         sessions = self.services.sessions
         try:
-            stored = sessions.claim(draft_id, user_id)
+            stored = await off_loop(sessions.claim, draft_id, user_id)
         except DraftUnavailable as refusal:
             await reply.tell(refusal.user_message)
             return
@@ -149,7 +150,7 @@ class Flows:
 
                 draft = await sessions.refine(stored, action, on_queued=on_queued)
             except BaseException as error:
-                sessions.release(draft_id)  # never leave the draft stuck as "working"
+                await off_loop(sessions.release, draft_id)  # never leave it stuck as "working"
                 if not isinstance(error, Exception):
                     raise
                 problem = self.failure_message(error, f"refining draft {draft_id}")
@@ -183,21 +184,22 @@ class Flows:
 
     # ------------------------------------------------------------ posting
 
-    def load_draft(self, draft_id: str, user_id: str) -> StoredDraft:
+    async def load_draft(self, draft_id: str, user_id: str) -> StoredDraft:
         """The person's own draft; raises `DraftUnavailable` (expired, someone else's)."""
-        return self.services.sessions.load(draft_id, user_id)
+        return await off_loop(self.services.sessions.load, draft_id, user_id)
 
     async def own_draft(self, draft_id: str, user_id: str, reply: Reply) -> StoredDraft | None:
         """The person's draft, or None once they have been told why not."""
         try:
-            return self.load_draft(draft_id, user_id)
+            return await self.load_draft(draft_id, user_id)
         except DraftUnavailable as refusal:
             await reply.tell(refusal.user_message)
             return None
 
-    def discard(self, draft_id: str, user_id: str) -> None:
-        self.services.sessions.claim(draft_id, user_id)
-        self.services.sessions.release(draft_id, status="discarded")
+    async def discard(self, draft_id: str, user_id: str) -> None:
+        sessions = self.services.sessions
+        await off_loop(sessions.claim, draft_id, user_id)
+        await off_loop(sessions.release, draft_id, status="discarded")
 
     async def post(
         self, user_id: str, draft_id: str, *, text: str | None = None, channel: str | None = None
@@ -208,7 +210,7 @@ class Flows:
         """
         sessions = self.services.sessions
         try:
-            stored = sessions.claim(draft_id, user_id)
+            stored = await off_loop(sessions.claim, draft_id, user_id)
         except DraftUnavailable as refusal:
             return refusal.user_message
         where = channel or stored.channel_id or ""
@@ -216,14 +218,14 @@ class Flows:
         try:
             await post_to_channel(self.client, where, previews.posted_draft(body, user_id))
         except SlackApiError as error:
-            sessions.release(draft_id)
+            await off_loop(sessions.release, draft_id)
             code = str(error.response.get("error"))
             log.info("could not post draft=%s to %s: %s", draft_id, where, code)
             return cannot_post_reason(where, code)
         except BaseException:  # network trouble: never leave the draft stuck as "working"
-            sessions.release(draft_id)
+            await off_loop(sessions.release, draft_id)
             raise
-        sessions.release(draft_id, status="posted", text=body, channel_id=where)
+        await off_loop(sessions.release, draft_id, status="posted", text=body, channel_id=where)
         log.info("draft posted draft=%s user=%s channel=%s", draft_id, user_id, where)
         return None
 
@@ -236,7 +238,7 @@ class Flows:
         if problem:
             await reply.tell(problem)
             return
-        channel = self.load_draft(draft_id, user_id).channel_id
+        channel = (await self.load_draft(draft_id, user_id)).channel_id
         await reply.show(notice(wording.POSTED.format(channel=channel)))
 
     async def confirm_posted(self, response_url: str | None, user_id: str, channel: str) -> None:

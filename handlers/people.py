@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack_ids import is_user_id
 from bot.storage import Storage
+from bot.storage.offloop import off_loop
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class People:
 
     async def names(self, user_ids: list[str]) -> dict[str, str]:
         """Display names by user id; falls back to the id when Slack cannot say."""
-        cached = self.store.people(user_ids)
+        cached = await off_loop(self.store.people, user_ids)
         fresh_after = (datetime.now(UTC) - NAME_CACHE_TTL).isoformat()
         names = {uid: _best_name(row) or uid for uid, row in cached.items()}
         if self.client is None:
@@ -44,13 +45,13 @@ class People:
                 names.setdefault(user_id, user_id)
                 continue
             if not user:  # Slack says there is no such user: remember that too
-                self.store.save_person(user_id, "", "")
+                await off_loop(self.store.save_person, user_id, "", "")
                 names.setdefault(user_id, user_id)
                 continue
             profile = user.get("profile") or {}
             display = profile.get("display_name") or ""
             real = profile.get("real_name") or user.get("real_name") or ""
-            self.store.save_person(user_id, display, real)
+            await off_loop(self.store.save_person, user_id, display, real)
             names[user_id] = display or real or user.get("name") or user_id
         return names
 

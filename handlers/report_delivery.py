@@ -17,6 +17,7 @@ from bot.pricing import PriceTable
 from bot.report_formats import summary_text, to_csv
 from bot.reports import Period, Report, build_report, with_names
 from bot.storage import Storage
+from bot.storage.offloop import off_loop
 from handlers.blocks.reports import summary_blocks
 from handlers.people import People
 
@@ -32,16 +33,16 @@ class UsageReports:
 async def build_usage_reports(
     store: Storage, prices: PriceTable, people: People, period: Period
 ) -> UsageReports:
-    by_user = build_report(store, prices, period, "user")
+    by_user = await off_loop(build_report, store, prices, period, "user")
     names = await people.names([row.key for row in by_user.rows])
     by_user = with_names(by_user, names)
-    by_kind = build_report(store, prices, period, "kind")
+    by_kind = await off_loop(build_report, store, prices, period, "kind")
     first_day, end_day = period.day_bounds()
     daily_by_user = [
         (day, names.get(user_id, user_id), cost)
-        for day, user_id, cost in store.daily_costs(first_day, end_day, "user")
+        for day, user_id, cost in await off_loop(store.daily_costs, first_day, end_day, "user")
     ]
-    daily_by_kind = store.daily_costs(first_day, end_day, "kind")
+    daily_by_kind = await off_loop(store.daily_costs, first_day, end_day, "kind")
     return UsageReports(by_user, by_kind, daily_by_user, daily_by_kind)
 
 

@@ -90,6 +90,7 @@ def env(
         "ANTHROPIC_API_KEY": API_KEY,
         "ANTHROPIC_BASE_URL": fake_anthropic.base_url,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'draftbot.db'}",
+        "DRAFTBOT_JOURNAL_PATH": str(tmp_path / "journal" / "usage-journal.jsonl"),
         "ADMIN_USER_IDS": "UADMIN1",
         **extra,
     }
@@ -170,7 +171,7 @@ class RunningBot:
 @pytest.fixture
 async def bot(settings: Settings, fake_slack: FakeSlack) -> AsyncIterator[RunningBot]:
     services = build_services(settings, FAST_RETRIES)
-    runner = web.AppRunner(build_web_app(build_slack_app(services)))
+    runner = web.AppRunner(build_web_app(build_slack_app(services), services))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -87,6 +87,22 @@ class SqlStore(ABC):
         row["created_at"] = record.created_at or utc_now_iso()
         return int(self._run(_INSERT_USAGE, [row[name] for name in _USAGE_FIELDS]).one()[0])
 
+    def record_usage_once(self, row_key: str, record: UsageRecord) -> int | None:
+        """Write a journalled row unless its key was written before; the new id, or None."""
+        row = asdict(record)
+        row["created_at"] = record.created_at or utc_now_iso()
+        with self._transaction() as run:
+            claimed = run(
+                "insert into usage_replays (row_key, usage_id, replayed_at) values (?, 0, ?) "
+                "on conflict do nothing",
+                [row_key, utc_now_iso()],
+            )
+            if claimed.rowcount != 1:
+                return None
+            usage_id = int(run(_INSERT_USAGE, [row[name] for name in _USAGE_FIELDS]).one()[0])
+            run("update usage_replays set usage_id = ? where row_key = ?", [usage_id, row_key])
+        return usage_id
+
     def usage_rows(self, **where: Any) -> list[dict[str, Any]]:
         """Rows in insertion order, optionally filtered by column equality."""
         unknown = set(where) - set(USAGE_COLUMNS)

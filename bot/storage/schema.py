@@ -199,6 +199,20 @@ def _daily_triggers(dialect: Dialect) -> list[str]:
     return [*triggers, "delete from usage_daily", add_to_daily("usage")]
 
 
+def _usage_replays(dialect: Dialect) -> list[str]:
+    """Usage rows kept in the journal while the database was failing carry a key; replaying
+    one records its key in the same transaction, so a row is never written twice."""
+    return [
+        dialect.ddl(
+            """create table if not exists usage_replays (
+        row_key {text} primary key,
+        usage_id {int} not null,
+        replayed_at {text} not null
+    )"""
+        )
+    ]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -211,6 +225,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "usage_daily kept by triggers on usage (insert, update, delete), rebuilt from usage",
         _daily_triggers,
     ),
+    Migration(3, "usage_replays: keys of journalled usage rows already written", _usage_replays),
 )
 
 

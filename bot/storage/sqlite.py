@@ -9,6 +9,7 @@ sqlite-utils view of the same connection, the way admins and tests look at the f
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +22,11 @@ from bot.storage.base import SqlStore
 from bot.storage.dialects import SQLITE, Result, Run
 from bot.storage.schema import is_current, log_applied, migrate
 
-BUSY_TIMEOUT_SECONDS = 30  # how long to wait for another process's write lock
+# How long to wait for another process's write lock: while opening (processes starting
+# together take turns to migrate), then at run time, where a shorter wait keeps a worker
+# thread from being held long; a usage row that cannot be written goes to the journal.
+OPEN_BUSY_TIMEOUT_SECONDS = 30
+BUSY_TIMEOUT_SECONDS = 5
 
 
 class Store(SqlStore):
@@ -32,9 +37,16 @@ class Store(SqlStore):
     def __init__(self, path: str | Path) -> None:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # One connection, used only from the event loop's thread; autocommit unless in
-        # an explicit transaction.
-        connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        # One connection, autocommit unless in an explicit transaction, shared by the
+        # database worker threads (bot/storage/offloop.py) one statement or transaction at
+        # a time under `self.lock`.
+        connection = sqlite3.connect(
+            str(path),
+            timeout=OPEN_BUSY_TIMEOUT_SECONDS,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        self.lock = threading.RLock()
         self.db = sqlite_utils.Database(connection)
         try:
             if str(path) != ":memory:":
@@ -44,6 +56,7 @@ class Store(SqlStore):
                 with self._transaction() as run:
                     applied = migrate(run, SQLITE)
                 log_applied(applied)
+            self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         except BaseException:
             connection.close()
             raise
@@ -56,7 +69,8 @@ class Store(SqlStore):
         return {version for (version,) in self.db.execute("select version from schema_migrations")}
 
     def _run(self, query: str, params: Sequence[Any] = ()) -> Result:
-        return _execute(self.db.conn, query, params)
+        with self.lock:
+            return _execute(self.db.conn, query, params)
 
     @contextmanager
     def _transaction(self, lock: str | None = None) -> Iterator[Run]:
@@ -66,23 +80,25 @@ class Store(SqlStore):
         def run(query: str, params: Sequence[Any] = ()) -> Result:
             return _execute(conn, query, params)
 
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield run
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self.lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield run
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
-        self.db.close()
+        with self.lock:  # never under a worker thread's query
+            self.db.close()
 
 
 def _enable_wal(db: sqlite_utils.Database) -> None:
     """Switch a file to WAL mode. Processes opening a new file at the same moment contend
     for that switch, which SQLite refuses at once ("database is locked") rather than
-    waiting: try again for as long as the connection's busy timeout."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    waiting: try again for as long as the opening busy timeout."""
+    deadline = time.monotonic() + OPEN_BUSY_TIMEOUT_SECONDS
     while True:
         try:
             db.enable_wal()

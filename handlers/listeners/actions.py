@@ -85,7 +85,7 @@ async def on_discard(
     await ack()
     user_id = body["user"]["id"]
     try:
-        flows.discard(action["value"], user_id)
+        await flows.discard(action["value"], user_id)
     except DraftUnavailable as refusal:
         await flows.private_reply(body.get("response_url"), user_id).tell(refusal.user_message)
         return

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.storage.offloop import off_loop
 from handlers.blocks import modals
 from handlers.blocks.home import OPEN_FORM_ACTION, home_view
 from handlers.flows import Flows
@@ -22,7 +23,7 @@ async def on_home_opened(event: dict[str, Any], client: AsyncWebClient, flows: F
     if event.get("tab", "home") != "home":
         return
     user_id = event["user"]
-    status = flows.services.budgets.status(user_id)
+    status = await off_loop(flows.services.budgets.status, user_id)
     await client.views_publish(
         user_id=user_id, view=home_view(flows.library, flows.command, status)
     )

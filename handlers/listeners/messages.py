@@ -26,7 +26,7 @@ async def on_message(event: dict[str, Any], client: AsyncWebClient, flows: Flows
     if not text or not event.get("user"):
         return
     # Slack redelivers events it thinks were missed: answer each message once.
-    if not flows.first_time(f"im:{event['channel']}:{event['ts']}"):
+    if not await flows.first_time(f"im:{event['channel']}:{event['ts']}"):
         return
     channel, ts, user_id = event["channel"], event["ts"], event["user"]
     answer = DirectMessageReply(client, user_id, channel=channel)

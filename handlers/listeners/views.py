@@ -83,7 +83,7 @@ async def _post_from_form(
         await ack(response_action="errors", errors={error_block: plain(problem)})
         return
     await ack()
-    posted_in = channel or flows.load_draft(meta["draft_id"], user_id).channel_id or ""
+    posted_in = channel or (await flows.load_draft(meta["draft_id"], user_id)).channel_id or ""
     await flows.confirm_posted(meta.get("response_url"), user_id, posted_in)
 
 
