@@ -28,7 +28,7 @@ from bot.pricing import Cost, PriceTable
 from bot.prompts import PromptKind, PromptLibrary
 from bot.storage import Storage
 from bot.storage.journal import UsageJournal
-from bot.storage.offloop import off_loop
+from bot.storage.offloop import write_off_loop
 from bot.storage.records import UsageRecord
 from bot.usage import TokenUsage
 
@@ -180,7 +180,7 @@ class Drafter:
             len(str(message["content"])) for message in model_request.messages
         )
         try:
-            return await off_loop(
+            return await write_off_loop(
                 self.budgets.reserve,
                 request.user_id,
                 model_request.model,
@@ -205,14 +205,14 @@ class Drafter:
         if self.budgets is None or reservation is None:
             return
         try:
-            await off_loop(self.budgets.release, reservation)
+            await write_off_loop(self.budgets.release, reservation)
         except Exception as error:  # a reservation left behind expires by itself
             log.warning("could not release a budget reservation (%s)", type(error).__name__)
 
     async def _threshold_alerts(self, user_id: str) -> ThresholdAlerts | None:
         assert self.budgets is not None
         try:
-            return await off_loop(
+            return await write_off_loop(
                 self.budgets.threshold_alerts, user_id, admins_listening=self.admins_listening
             )
         except Exception as error:
@@ -222,7 +222,7 @@ class Drafter:
     async def _record(self, record: UsageRecord) -> int:
         """Write the usage row; if the database refuses it, the journal keeps it (id 0)."""
         try:
-            usage_id = await off_loop(self.store.record_usage, record)
+            usage_id = await write_off_loop(self.store.record_usage, record)
         except Exception as error:
             self.journal.keep(record, error)
             return 0

@@ -19,7 +19,7 @@ from bot.llm import TextCallback
 from bot.prompts import PromptKind, PromptLibrary
 from bot.refinements import REFINEMENTS
 from bot.storage import Storage
-from bot.storage.offloop import off_loop
+from bot.storage.offloop import write_off_loop
 from bot.usage import TokenUsage
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,8 @@ class DraftSessions:
             "response_url": None,
         }
         try:
-            await off_loop(self.store.save_draft, row)
-            await off_loop(self.purge_expired)
+            await write_off_loop(self.store.save_draft, row)
+            await write_off_loop(self.purge_expired)
         except Exception as error:  # the draft is billed and written: show it, buttonless
             log.warning("could not save draft for its buttons (%s)", type(error).__name__)
             return draft
@@ -141,12 +141,12 @@ class DraftSessions:
         try:
             draft = await self.drafter.draft(request, on_queued=on_queued)
         except BaseException:
-            await off_loop(self.release, draft_id)
+            await write_off_loop(self.release, draft_id)
             raise
         text = stored.text + draft.text if refinement.continues else draft.text
         draft = replace(draft, text=text, draft_id=draft_id)
         changes: dict[str, Any] = {"text": text, "stop_reason": draft.stop_reason}
-        await off_loop(self.release, draft_id, **changes)
+        await write_off_loop(self.release, draft_id, **changes)
         return draft
 
     def as_draft(self, stored: StoredDraft) -> Draft:

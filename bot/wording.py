@@ -309,3 +309,8 @@ DATABASE_DOWN = (
     "isn't starting new drafts until that's fixed. Please try again later, and tell your "
     "Draftbot admin if it keeps happening."
 )
+
+DATABASE_BUSY = (
+    "Draftbot's database is busy or not answering just now, so that didn't go through. "
+    "Please try again in a minute; if it keeps happening, tell your Draftbot admin."
+)

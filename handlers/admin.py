@@ -14,7 +14,7 @@ from bot.pricing import parse_usd
 from bot.report_formats import summary_text
 from bot.reports import PERIOD_NAMES, named_period
 from bot.slack_ids import USER_ARGUMENT, user_argument
-from bot.storage.offloop import off_loop
+from bot.storage.offloop import off_loop, write_off_loop
 from handlers.blocks import previews
 from handlers.blocks.message import Outgoing, context, layout
 from handlers.blocks.reports import summary_blocks, usage_message
@@ -65,7 +65,7 @@ async def run(
     if sub.name == "report":
         await _report(flows, sub, user_id, reply)
     else:
-        await reply.show(Outgoing(text=await off_loop(_budget, flows, sub, user_id)))
+        await reply.show(Outgoing(text=await write_off_loop(_budget, flows, sub, user_id)))
 
 
 async def _report(flows: Flows, sub: Subcommand, user_id: str, reply: Reply) -> None:

@@ -24,7 +24,7 @@ from bot.refinements import REFINEMENTS
 from bot.services import Services
 from bot.sessions import DraftUnavailable, StoredDraft
 from bot.slack_ids import MessageRef, is_direct_message
-from bot.storage.offloop import off_loop
+from bot.storage.offloop import is_database_error, off_loop, write_off_loop
 from handlers.blocks import previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
@@ -53,8 +53,13 @@ class Flows:
         self.command = services.settings.command
 
     async def first_time(self, key: str) -> bool:
-        """True the first time `key` is seen: makes Slack's redelivered events harmless."""
-        return await off_loop(self.services.store.first_time, key)
+        """True the first time `key` is seen: makes Slack's redelivered events harmless.
+        If the database cannot say, answer: a rare repeat beats silence."""
+        try:
+            return await write_off_loop(self.services.store.first_time, key)
+        except Exception as error:
+            log.warning("could not check for a repeated event (%s)", type(error).__name__)
+            return True
 
     # ------------------------------------------------------------ destinations
 
@@ -134,7 +139,7 @@ class Flows:
         """A preview button: "Making it shorter…", the model, then the new preview."""
         sessions = self.services.sessions
         try:
-            stored = await off_loop(sessions.claim, draft_id, user_id)
+            stored = await write_off_loop(sessions.claim, draft_id, user_id)
         except DraftUnavailable as refusal:
             await reply.tell(refusal.user_message)
             return
@@ -150,7 +155,9 @@ class Flows:
 
                 draft = await sessions.refine(stored, action, on_queued=on_queued)
             except BaseException as error:
-                await off_loop(sessions.release, draft_id)  # never leave it stuck as "working"
+                await write_off_loop(
+                    sessions.release, draft_id
+                )  # never leave it stuck as "working"
                 if not isinstance(error, Exception):
                     raise
                 problem = self.failure_message(error, f"refining draft {draft_id}")
@@ -198,8 +205,8 @@ class Flows:
 
     async def discard(self, draft_id: str, user_id: str) -> None:
         sessions = self.services.sessions
-        await off_loop(sessions.claim, draft_id, user_id)
-        await off_loop(sessions.release, draft_id, status="discarded")
+        await write_off_loop(sessions.claim, draft_id, user_id)
+        await write_off_loop(sessions.release, draft_id, status="discarded")
 
     async def post(
         self, user_id: str, draft_id: str, *, text: str | None = None, channel: str | None = None
@@ -210,7 +217,7 @@ class Flows:
         """
         sessions = self.services.sessions
         try:
-            stored = await off_loop(sessions.claim, draft_id, user_id)
+            stored = await write_off_loop(sessions.claim, draft_id, user_id)
         except DraftUnavailable as refusal:
             return refusal.user_message
         where = channel or stored.channel_id or ""
@@ -218,14 +225,16 @@ class Flows:
         try:
             await post_to_channel(self.client, where, previews.posted_draft(body, user_id))
         except SlackApiError as error:
-            await off_loop(sessions.release, draft_id)
+            await write_off_loop(sessions.release, draft_id)
             code = str(error.response.get("error"))
             log.info("could not post draft=%s to %s: %s", draft_id, where, code)
             return cannot_post_reason(where, code)
         except BaseException:  # network trouble: never leave the draft stuck as "working"
-            await off_loop(sessions.release, draft_id)
+            await write_off_loop(sessions.release, draft_id)
             raise
-        await off_loop(sessions.release, draft_id, status="posted", text=body, channel_id=where)
+        await write_off_loop(
+            sessions.release, draft_id, status="posted", text=body, channel_id=where
+        )
         log.info("draft posted draft=%s user=%s channel=%s", draft_id, user_id, where)
         return None
 
@@ -276,6 +285,9 @@ class Flows:
         if isinstance(error, UserFacingError):
             log.info("could not finish %s: %s", doing, type(error).__name__)
             return previews.failure(error.user_message, error.reference)
+        if is_database_error(error):
+            log.warning("database failed while %s: %s", doing, type(error).__name__)
+            return previews.failure(wording.DATABASE_BUSY)
         log.error("unexpected error while %s", doing, exc_info=error)
         return previews.failure(wording.UNEXPECTED)
 

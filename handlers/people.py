@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack_ids import is_user_id
 from bot.storage import Storage
-from bot.storage.offloop import off_loop
+from bot.storage.offloop import off_loop, write_off_loop
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +45,21 @@ class People:
                 names.setdefault(user_id, user_id)
                 continue
             if not user:  # Slack says there is no such user: remember that too
-                await off_loop(self.store.save_person, user_id, "", "")
+                await self._remember(user_id, "", "")
                 names.setdefault(user_id, user_id)
                 continue
             profile = user.get("profile") or {}
             display = profile.get("display_name") or ""
             real = profile.get("real_name") or user.get("real_name") or ""
-            await off_loop(self.store.save_person, user_id, display, real)
+            await self._remember(user_id, display, real)
             names[user_id] = display or real or user.get("name") or user_id
         return names
+
+    async def _remember(self, user_id: str, display: str, real: str) -> None:
+        try:
+            await write_off_loop(self.store.save_person, user_id, display, real)
+        except Exception as error:  # only a cache: the name is still known for this call
+            log.info("could not cache a display name (%s)", type(error).__name__)
 
     async def is_admin(self, user_id: str) -> bool:
         """In ADMIN_USER_IDS, or a Slack workspace admin or owner (asked fresh every time)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import time
@@ -17,7 +18,7 @@ from aiohttp import web
 from bot.config import DEFAULT_PROMPTS_DIR, Settings, load_settings
 from bot.llm import RetryPolicy
 from bot.services import Services, build_services
-from handlers.app import build_slack_app, build_web_app
+from handlers.app import build_slack_app, build_web_app, replay_journal_forever
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.signing import interactive_body, sign_request, slash_command_body
 from tests.fakes.slack import FakeSlack
@@ -65,6 +66,9 @@ def fake_slack(slack_server: FakeSlack) -> FakeSlack:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "long_drafts: the general kind may write 20,000 tokens")
     config.addinivalue_line("markers", "env(**settings): extra settings for the bot under test")
+    config.addinivalue_line(
+        "markers", "faults: the database or network failing under the real server (slower)"
+    )
 
 
 @pytest.fixture
@@ -176,7 +180,10 @@ async def bot(settings: Settings, fake_slack: FakeSlack) -> AsyncIterator[Runnin
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
+    # As `draftbot serve` does, but often: usage rows kept in the journal are written back.
+    replaying = asyncio.create_task(replay_journal_forever(services, every=0.2))
     async with aiohttp.ClientSession() as session:
         yield RunningBot(f"http://127.0.0.1:{port}", services, fake_slack, session)
+    replaying.cancel()
     await runner.cleanup()
     await services.aclose()
