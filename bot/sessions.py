@@ -80,7 +80,6 @@ class DraftSessions:
                 "response_url": None,
             }
         )
-        self.purge_expired()
         return replace(draft, draft_id=draft_id)
 
     def load(self, draft_id: str, user_id: str) -> StoredDraft:
@@ -167,13 +166,6 @@ class DraftSessions:
             usage_id=0,
             draft_id=stored.id,
         )
-
-    def purge_expired(self) -> int:
-        cutoff = (datetime.now(UTC) - self.retention).isoformat(timespec="microseconds")
-        purged = self.store.purge_drafts(cutoff)
-        if purged:
-            log.info("purged %d drafts older than %d days", purged, self.retention.days)
-        return purged
 
     def _stored(self, row: dict[str, Any]) -> StoredDraft:
         kind = self.library.find(row["kind"] or "") or self.library.default_kind

@@ -11,6 +11,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
+from bot.retention import PURGE_INTERVAL_SECONDS, PurgeTimer, purge_database
 from bot.services import Services
 from handlers import listeners
 from handlers.flows import Flows
@@ -55,21 +56,32 @@ def build_web_app(slack_app: AsyncApp) -> web.Application:
 
 
 async def serve(
-    services: Services, host: str = "0.0.0.0", stop: asyncio.Event | None = None
+    services: Services,
+    host: str = "0.0.0.0",
+    stop: asyncio.Event | None = None,
+    purge_interval: float = PURGE_INTERVAL_SECONDS,
 ) -> None:
-    """Run until `stop` is set, by default on SIGTERM or SIGINT."""
+    """Run until `stop` is set, by default on SIGTERM or SIGINT. Expired drafts are purged at
+    start and every `purge_interval` seconds, even when nobody drafts."""
     slack_app = build_slack_app(services)
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+    settings = services.settings
+    purging = PurgeTimer(
+        lambda: purge_database(settings.database_url, settings.draft_retention_days),
+        purge_interval,
+    )
+    purging.start()
     try:
         if services.settings.socket_mode:
             await _run_socket_mode(slack_app, services, stop)
         else:
             await _run_http(slack_app, services, host, stop)
     finally:
+        await purging.stop()
         await services.aclose()
 
 
