@@ -53,6 +53,7 @@ def cli() -> None:
       draftbot kinds
       draftbot report --period last-month
       draftbot budget set U012AB3CD 25
+      draftbot purge
       draftbot doctor
     """
 
@@ -383,6 +384,12 @@ def _or_exit(build: Callable[[], T]) -> T:
 def _fail(message: str) -> NoReturn:
     click.echo(f"Draftbot cannot start: {message}", err=True)
     sys.exit(2)
+
+
+# In a module of its own, as this one is at its size limit; imported here to register it.
+from bot.cli_purge import purge  # noqa: E402
+
+cli.add_command(purge)
 
 
 def main() -> None:

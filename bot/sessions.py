@@ -81,7 +81,6 @@ class DraftSessions:
         }
         try:
             await write_off_loop(self.store.save_draft, row)
-            await write_off_loop(self.purge_expired)
         except Exception as error:  # the draft is billed and written: show it, buttonless
             log.warning("could not save draft for its buttons (%s)", type(error).__name__)
             return draft
@@ -171,13 +170,6 @@ class DraftSessions:
             usage_id=0,
             draft_id=stored.id,
         )
-
-    def purge_expired(self) -> int:
-        cutoff = (datetime.now(UTC) - self.retention).isoformat(timespec="microseconds")
-        purged = self.store.purge_drafts(cutoff)
-        if purged:
-            log.info("purged %d drafts older than %d days", purged, self.retention.days)
-        return purged
 
     def _stored(self, row: dict[str, Any]) -> StoredDraft:
         kind = self.library.find(row["kind"] or "") or self.library.default_kind

@@ -11,6 +11,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
+from bot.retention import PURGE_INTERVAL_SECONDS, PurgeTimer, purge
 from bot.services import Services
 from handlers import listeners
 from handlers.flows import Flows
@@ -61,9 +62,13 @@ def build_web_app(slack_app: AsyncApp, services: Services | None = None) -> web.
 
 
 async def serve(
-    services: Services, host: str = "0.0.0.0", stop: asyncio.Event | None = None
+    services: Services,
+    host: str = "0.0.0.0",
+    stop: asyncio.Event | None = None,
+    purge_interval: float = PURGE_INTERVAL_SECONDS,
 ) -> None:
-    """Run until `stop` is set, by default on SIGTERM or SIGINT."""
+    """Run until `stop` is set, by default on SIGTERM or SIGINT. Expired drafts are purged at
+    start and every `purge_interval` seconds, even when nobody drafts."""
     slack_app = build_slack_app(services)
     if stop is None:
         stop = asyncio.Event()
@@ -71,6 +76,9 @@ async def serve(
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
     replaying = asyncio.create_task(replay_journal_forever(services))
+    retention_days = services.settings.draft_retention_days
+    purging = PurgeTimer(lambda: purge(services.store, retention_days), purge_interval)
+    purging.start()
     try:
         if services.settings.socket_mode:
             await _run_socket_mode(slack_app, services, stop)
@@ -79,6 +87,7 @@ async def serve(
     finally:
         replaying.cancel()
         await services.replay_journal()  # a last try before exiting; the file keeps the rest
+        await purging.stop()
         await services.aclose()
 
 

@@ -279,16 +279,6 @@ async def test_unknown_or_expired_drafts_say_so(bot: RunningBot, fake_slack: Fak
     assert "no longer available" in note["text"]
 
 
-async def test_old_drafts_are_purged(bot: RunningBot, fake_slack: FakeSlack) -> None:
-    draft_id, _ = await start_draft(bot, fake_slack)
-    bot.services.store.db.execute(
-        "update drafts set updated_at = '2000-01-01T00:00:00.000000+00:00' where id = ?",
-        [draft_id],
-    )
-    await start_draft(bot, fake_slack)  # creating a draft purges expired ones
-    assert bot.services.store.get_draft(draft_id) is None
-
-
 async def test_the_form_for_people_who_dont_type_commands(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:

@@ -8,6 +8,7 @@ sqlite-utils view of the same connection, the way admins and tests look at the f
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -21,6 +22,8 @@ import sqlite_utils
 from bot.storage.base import SqlStore
 from bot.storage.dialects import SQLITE, Result, Run
 from bot.storage.schema import is_current, log_applied, migrate
+
+log = logging.getLogger(__name__)
 
 # How long to wait for another process's write lock: while opening (processes starting
 # together take turns to migrate), then at run time, where a shorter wait keeps a worker
@@ -52,6 +55,7 @@ class Store(SqlStore):
             if str(path) != ":memory:":
                 _enable_wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA secure_delete=ON")  # deleted text is overwritten with zeros
             if not is_current(self._versions()):
                 with self._transaction() as run:
                     applied = migrate(run, SQLITE)
@@ -88,6 +92,16 @@ class Store(SqlStore):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def purge_drafts(self, older_than: str) -> int:
+        """Delete, then copy the WAL into the file and empty it: with secure_delete the
+        freed space is zeros, so the purged text is in neither file any more."""
+        purged = super().purge_drafts(older_than)
+        if purged:
+            busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:  # another connection kept reading for BUSY_TIMEOUT_SECONDS
+                log.warning("WAL checkpoint blocked: purged text stays in the -wal file for now")
+        return purged
 
     def close(self) -> None:
         with self.lock:  # never under a worker thread's query
