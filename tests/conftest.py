@@ -65,6 +65,7 @@ def fake_slack(slack_server: FakeSlack) -> FakeSlack:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "long_drafts: the general kind may write 20,000 tokens")
     config.addinivalue_line("markers", "env(**settings): extra settings for the bot under test")
+    config.addinivalue_line("markers", "faults: a database that stops answering (bounded, ~15 s)")
 
 
 @pytest.fixture
