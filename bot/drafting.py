@@ -29,7 +29,7 @@ from bot.prompts import PromptKind, PromptLibrary
 from bot.storage import Storage
 from bot.storage.journal import UsageJournal
 from bot.storage.offloop import write_off_loop
-from bot.storage.records import UsageRecord
+from bot.storage.records import UsageRecord, utc_now_iso
 from bot.usage import TokenUsage
 
 log = logging.getLogger(__name__)
@@ -221,6 +221,8 @@ class Drafter:
 
     async def _record(self, record: UsageRecord) -> int:
         """Write the usage row; if the database refuses it, the journal keeps it (id 0)."""
+        # Timed now, so a retry of a write whose fate was unknown can recognise it.
+        record = replace(record, created_at=record.created_at or utc_now_iso())
         try:
             usage_id = await write_off_loop(self.store.record_usage, record)
         except Exception as error:

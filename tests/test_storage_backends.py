@@ -451,10 +451,9 @@ def test_a_connection_lost_while_idle_is_replaced_before_use(postgres_url: str) 
     store.close()
 
 
-def test_a_connection_lost_mid_use_fails_that_call_only(postgres_url: str) -> None:
+def test_a_connection_lost_mid_use_is_replaced_for_a_call_safe_to_repeat(postgres_url: str) -> None:
     store = PostgresStore(postgres_url)
     terminate_connections(postgres_url)
-    with pytest.raises(psycopg.OperationalError):
-        store.check_writable()
-    assert store.check_writable() == 0  # the next call reconnects
+    # Found dead before use, or lost during it: either way the first try did not commit.
+    assert store.check_writable() == 0  # (more in tests/test_postgres_faults.py)
     store.close()

@@ -13,14 +13,18 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from bot.errors import SetupError
+from bot.storage.dialects import ConnectionLost, StorageError, StorageTimeout
 from bot.storage.records import GroupBy, IntArray, UsageRecord, utc_now_iso
 from bot.storage.sqlite import Store
 
 __all__ = [
     "POSTGRES_SCHEMES",
+    "ConnectionLost",
     "GroupBy",
     "IntArray",
     "Storage",
+    "StorageError",
+    "StorageTimeout",
     "StorageUnavailable",
     "Store",
     "UsageRecord",
@@ -34,7 +38,9 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 class Storage(Protocol):
     def record_usage(self, record: UsageRecord) -> int: ...
-    def record_usage_once(self, row_key: str, record: UsageRecord) -> int | None: ...
+    def record_usage_once(
+        self, row_key: str, record: UsageRecord, maybe_written: bool = False
+    ) -> int | None: ...
     def usage_rows(self, **where: Any) -> list[dict[str, Any]]: ...
     def usage_sums(
         self, first_day: str, end_day: str, group_by: GroupBy
@@ -93,8 +99,10 @@ def open_store(database_url: str) -> Storage:
             f"Cannot open the SQLite database {sqlite_path(database_url)} ({error}). Check the "
             "path in DATABASE_URL: its folder must exist or be creatable, and be writable."
         ) from error
-    except Exception as error:  # psycopg's connection and authentication errors
-        if type(error).__module__.split(".")[0] != "psycopg":
+    except Exception as error:  # psycopg's connection and authentication errors, time-outs
+        if type(error).__module__.split(".")[0] != "psycopg" and not isinstance(
+            error, StorageError
+        ):
             raise
         where = urlsplit(database_url)
         raise StorageUnavailable(

@@ -43,6 +43,11 @@ _INSERT_USAGE = (
     f"insert into usage ({', '.join(_USAGE_FIELDS)}) "
     f"values ({', '.join('?' * len(_USAGE_FIELDS))}) returning id"
 )
+_SAME_USAGE_ROW = (
+    "select id from usage where created_at = ? and user_id = ? and source = ? and status = ? "
+    "and coalesce(request_id, '') = ?"
+)
+_SET_REPLAYED_ID = "update usage_replays set usage_id = ? where row_key = ?"
 _DAILY_SUMS = ", ".join(f"cast(sum({c}) as bigint) as {c}" for c in DAILY_SUM_COLUMNS)
 _USER_SPEND = """
     select cast(coalesce(sum(cost_nano_usd), 0) as bigint), count(*) from usage
@@ -87,8 +92,14 @@ class SqlStore(ABC):
         row["created_at"] = record.created_at or utc_now_iso()
         return int(self._run(_INSERT_USAGE, [row[name] for name in _USAGE_FIELDS]).one()[0])
 
-    def record_usage_once(self, row_key: str, record: UsageRecord) -> int | None:
-        """Write a journalled row unless its key was written before; the new id, or None."""
+    def record_usage_once(
+        self, row_key: str, record: UsageRecord, maybe_written: bool = False
+    ) -> int | None:
+        """Write a journalled row unless its key was written before; the new id, or None.
+
+        `maybe_written`: the first attempt's fate is unknown (a connection lost during the
+        INSERT), so a row with the same time, person, source, status and request id counts
+        as this one (times have microseconds: two calls never share one)."""
         row = asdict(record)
         row["created_at"] = record.created_at or utc_now_iso()
         with self._transaction() as run:
@@ -98,6 +109,16 @@ class SqlStore(ABC):
                 [row_key, utc_now_iso()],
             )
             if claimed.rowcount != 1:
+                return None
+            same = [row[c] for c in ("created_at", "user_id", "source", "status")]
+            written = (
+                run(_SAME_USAGE_ROW, [*same, row["request_id"] or ""]).rows if maybe_written else []
+            )
+            if written:
+                run(
+                    "update usage_replays set usage_id = ? where row_key = ?",
+                    [written[0][0], row_key],
+                )
                 return None
             usage_id = int(run(_INSERT_USAGE, [row[name] for name in _USAGE_FIELDS]).one()[0])
             run("update usage_replays set usage_id = ? where row_key = ?", [usage_id, row_key])

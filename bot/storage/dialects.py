@@ -3,7 +3,8 @@
 Queries and migrations are written once (bot/storage/base.py, bot/storage/schema.py) in the
 SQL both databases accept, with `?` placeholders. A `Dialect` fills in the few pieces that
 cannot be shared: column types in DDL, how to join integers into one string, how a trigger
-is declared, and the placeholder style of the driver.
+is declared, and the placeholder style of the driver. Also the errors a backend raises when
+a call fails at run time (`StorageError`), so that callers need not know the driver.
 """
 
 from __future__ import annotations
@@ -29,6 +30,28 @@ class Result(NamedTuple):
     def one(self) -> tuple[Any, ...]:
         assert self.rows, "the query returned no row"
         return self.rows[0]
+
+
+class StorageError(Exception):
+    """A database call failed while Draftbot was running (a database that cannot be opened at
+    start-up is `bot.storage.StorageUnavailable`). `applied` says what became of a write:
+    False, certainly nothing (writing it again is safe); None, it may or may not have been
+    committed, since the connection was lost after it was sent: keep it, and do not write it
+    again without checking."""
+
+    def __init__(self, message: str, *, applied: bool | None) -> None:
+        super().__init__(message)
+        self.applied = applied
+
+
+class ConnectionLost(StorageError):
+    """The connection broke during the call (a server restart, a fail-over, the network), and
+    the call could not safely be run again on a new one, or no new one could be opened."""
+
+
+class StorageTimeout(StorageError):
+    """The database did not answer in time: a statement or a lock wait ran past its limit
+    (the server cancelled it), or the server stopped answering (the connection was dropped)."""
 
 
 class Run(Protocol):

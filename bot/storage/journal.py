@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import threading
 import time
 import uuid
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bot.storage.offloop import DatabaseUnavailable
 from bot.storage.records import UsageRecord, utc_now_iso
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ MAX_PENDING_ROWS = 10_000
 class PendingRow:
     key: str
     record: UsageRecord
+    maybe_written: bool = False  # the database may have taken it before failing
 
 
 class UsageJournal:
@@ -50,7 +53,12 @@ class UsageJournal:
         """A row the database refused: keep it (with its time) and note the outage."""
         if not record.created_at:  # the time of the call, not of the replay
             record = replace(record, created_at=utc_now_iso())
-        row = PendingRow(uuid.uuid4().hex, record)
+        # A write known not to have happened says so (`applied=False`, or SQLite's errors,
+        # which roll back); anything else (a connection lost mid-INSERT) may have landed.
+        not_applied = getattr(error, "applied", None) is False or isinstance(
+            error, sqlite3.Error | DatabaseUnavailable
+        )
+        row = PendingRow(uuid.uuid4().hex, record, maybe_written=not not_applied)
         with self._lock:
             self._rows[row.key] = row
             if self.failing_since is None:
@@ -101,7 +109,7 @@ class UsageJournal:
         written = 0
         for row in rows:
             try:
-                store.record_usage_once(row.key, row.record)
+                store.record_usage_once(row.key, row.record, row.maybe_written)
             except Exception as error:
                 log.warning("journal replay paused (%s); will try again", type(error).__name__)
                 break
@@ -121,7 +129,7 @@ class UsageJournal:
     def _append(self, row: PendingRow) -> None:
         if self.path is None:
             return
-        line = json.dumps({"key": row.key, "record": asdict(row.record)}) + "\n"
+        line = json.dumps(_as_json(row)) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as file:
@@ -139,7 +147,7 @@ class UsageJournal:
         try:
             with open(temporary, "w", encoding="utf-8") as file:
                 for row in self._rows.values():
-                    file.write(json.dumps({"key": row.key, "record": asdict(row.record)}) + "\n")
+                    file.write(json.dumps(_as_json(row)) + "\n")
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temporary, self.path)
@@ -152,10 +160,15 @@ class UsageJournal:
                 continue
             try:
                 data = json.loads(line)
-                row = PendingRow(str(data["key"]), UsageRecord(**data["record"]))
+                record = UsageRecord(**data["record"])
+                row = PendingRow(str(data["key"]), record, bool(data.get("maybe_written")))
             except (ValueError, KeyError, TypeError):
                 log.error("usage journal %s line %d is unreadable; skipped", path, number)
                 continue
             self._rows[row.key] = row
         if self._rows:
             log.warning("usage journal %s holds %d row(s) to write", path, self.pending)
+
+
+def _as_json(row: PendingRow) -> dict[str, Any]:
+    return {"key": row.key, "record": asdict(row.record), "maybe_written": row.maybe_written}

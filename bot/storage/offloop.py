@@ -22,6 +22,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from bot.storage.dialects import StorageError
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -53,7 +55,8 @@ async def write_off_loop(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
 def is_database_error(error: BaseException) -> bool:
     """Did the database (not Draftbot) fail: locked, full, read-only, unreachable?"""
     module = type(error).__module__.split(".")[0]
-    return isinstance(error, sqlite3.Error | DatabaseUnavailable) or module == "psycopg"
+    known = (sqlite3.Error, DatabaseUnavailable, StorageError)
+    return isinstance(error, known) or module == "psycopg"
 
 
 def _guarded(owner: object, write: Callable[[], T]) -> T:
