@@ -27,8 +27,10 @@ from bot.budgets import Budgets, OverBudget
 from bot.report_formats import to_json
 from bot.reports import build_report, dates_period, named_period
 from bot.storage import Storage, open_store
+from bot.storage.dialects import ConnectionLost
+from bot.storage.journal import UsageJournal
 from bot.storage.postgres import PostgresStore
-from bot.storage.records import USAGE_COLUMNS, GroupBy, UsageRecord
+from bot.storage.records import USAGE_COLUMNS, GroupBy, UsageRecord, utc_now_iso
 from tests.test_reports import NOW, PRICES, usage
 
 pytest_plugins = ["tests.postgres"]
@@ -457,3 +459,25 @@ def test_a_connection_lost_mid_use_is_replaced_for_a_call_safe_to_repeat(postgre
     # Found dead before use, or lost during it: either way the first try did not commit.
     assert store.check_writable() == 0  # (more in tests/test_postgres_faults.py)
     store.close()
+
+
+def test_a_journalled_row_is_written_once_whatever_became_of_its_first_write(
+    store: Storage, tmp_path: Path
+) -> None:
+    landed = UsageRecord(
+        user_id="U0ALEX", source="slash", kind="email", model=MODEL, status="ok",
+        request_id="req_landed", created_at=utc_now_iso(),
+    )  # fmt: skip
+    store.record_usage(landed)  # the INSERT committed, but the connection died before "ok"
+    lost = UsageRecord(
+        user_id="U0ALEX", source="slash", kind="email", model=MODEL, status="ok",
+        request_id="req_lost", created_at=utc_now_iso(),
+    )  # fmt: skip
+    journal = UsageJournal(tmp_path / "journal.jsonl")
+    journal.keep(landed, ConnectionLost("lost mid-INSERT", applied=None))
+    journal.keep(lost, ConnectionLost("lost before sending", applied=False))
+
+    assert journal.replay(store) == 2 and journal.pending == 0
+    assert sorted(row["request_id"] for row in store.usage_rows()) == ["req_landed", "req_lost"]
+    again = UsageJournal(tmp_path / "journal.jsonl")
+    assert again.pending == 0 and again.replay(store) == 0
