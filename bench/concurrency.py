@@ -3,9 +3,13 @@
 Runs the real app over loopback HTTP against the local fake Slack (in a thread) and fake
 Anthropic (in its own process, so its CPU does not compete with the app's; the model takes
 `--model-seconds` per draft), sends `--requests` signed slash commands at once, and prints
-ack latency and end-to-end times (command sent → draft posted to the response_url). Usage:
+ack latency and end-to-end times (command sent → draft posted to the response_url).
+With `--hold-lock SECONDS`, another process holds the SQLite write lock for that long from
+just before the burst (as an admin's write or a backup would), and the script also prints
+how fast `/healthz` answered meanwhile and how long the usage rows took to be written.
 
     .venv/bin/python bench/concurrency.py --requests 100 --model-seconds 2
+    .venv/bin/python bench/concurrency.py --requests 100 --model-seconds 2 --hold-lock 8
 """
 
 from __future__ import annotations
@@ -27,11 +31,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import load_settings
 from bot.services import build_services
-from handlers.app import build_slack_app, build_web_app
+from handlers.app import build_slack_app, build_web_app, replay_journal_forever
 from tests.fakes.signing import sign_request, slash_command_body
 from tests.fakes.slack import FakeSlack
 
 SECRET = "bench-signing-secret"
+HOLD_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("ROLLBACK")
+"""
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -45,7 +57,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def main(requests: int, model_seconds: float) -> None:
+def main(requests: int, model_seconds: float, hold_lock: float) -> None:
     port = free_port()
     fake_anthropic = subprocess.Popen(
         [
@@ -66,13 +78,13 @@ def main(requests: int, model_seconds: float) -> None:
     assert fake_anthropic.stdout is not None
     fake_anthropic.stdout.readline()  # "Fake Anthropic API on …": it is listening
     try:
-        asyncio.run(burst(requests, model_seconds, f"http://127.0.0.1:{port}"))
+        asyncio.run(burst(requests, model_seconds, f"http://127.0.0.1:{port}", hold_lock))
     finally:
         fake_anthropic.terminate()
         fake_anthropic.wait()
 
 
-async def burst(requests: int, model_seconds: float, anthropic_url: str) -> None:
+async def burst(requests: int, model_seconds: float, anthropic_url: str, hold_lock: float) -> None:
     with (
         FakeSlack(bot_token="xoxb-bench", app_token="xapp-bench") as fake_slack,
         tempfile.TemporaryDirectory() as folder,
@@ -85,10 +97,12 @@ async def burst(requests: int, model_seconds: float, anthropic_url: str) -> None
                 "ANTHROPIC_API_KEY": "sk-ant-bench",
                 "ANTHROPIC_BASE_URL": anthropic_url,
                 "DATABASE_URL": f"sqlite:///{folder}/bench.db",
+                "DRAFTBOT_JOURNAL_PATH": f"{folder}/journal.jsonl",
             }
         )
         services = build_services(settings)
-        runner = web.AppRunner(build_web_app(build_slack_app(services)))
+        replaying = asyncio.create_task(replay_journal_forever(services, every=0.5))
+        runner = web.AppRunner(build_web_app(build_slack_app(services), services))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -107,8 +121,30 @@ async def burst(requests: int, model_seconds: float, anthropic_url: str) -> None
 
             # One request first, so the burst measures a warm app (auth.test result cached).
             _, _, single_ack = await one(-1)
+            holder = None
+            if hold_lock:
+                holder = await asyncio.create_subprocess_exec(
+                    sys.executable, "-c", HOLD_LOCK, f"{folder}/bench.db", str(hold_lock),
+                    stdout=asyncio.subprocess.PIPE,
+                )  # fmt: skip
+                assert holder.stdout is not None
+                assert (await holder.stdout.readline()).strip() == b"locked"
             burst_started = time.monotonic()
             sent = await asyncio.gather(*(one(i) for i in range(requests)))
+            health_ms: list[float] = []
+            most_waiting = 0
+
+            async def watch_health() -> None:
+                nonlocal most_waiting
+                for _ in range(int(hold_lock * 4)):
+                    started = time.monotonic()
+                    async with session.get(url.replace("/slack/events", "/healthz")) as r:
+                        body = await r.json()
+                    health_ms.append((time.monotonic() - started) * 1000)
+                    most_waiting = max(most_waiting, body["usage_rows_waiting"])
+                    await asyncio.sleep(0.25)
+
+            watching = asyncio.create_task(watch_health())
             done: dict[str, float] = {}
             while len(done) < requests and time.monotonic() - burst_started < 120:
                 for response_url, _, _ in sent:
@@ -116,6 +152,14 @@ async def burst(requests: int, model_seconds: float, anthropic_url: str) -> None
                         done[response_url] = time.monotonic()
                 await asyncio.sleep(0.01)
             burst_seconds = time.monotonic() - burst_started
+            await watching
+            if holder is not None:
+                await holder.wait()
+            for _ in range(3600):
+                if not services.journal.pending:
+                    break
+                await asyncio.sleep(0.05)
+            rows_seconds = time.monotonic() - burst_started
 
         acks = [ack * 1000 for _, _, ack in sent]
         ends = [done[u] - started for u, started, _ in sent if u in done]
@@ -134,6 +178,13 @@ async def burst(requests: int, model_seconds: float, anthropic_url: str) -> None
             f"whole burst: {burst_seconds:.2f} s; drafts delivered: {len(done)}/{requests};"
             f" usage rows ok: {len(rows)}"
         )
+        if hold_lock:
+            print(
+                f"write lock held {hold_lock:.0f} s by another process: /healthz answered "
+                f"{len(health_ms)} times, max {max(health_ms):.0f} ms, at most {most_waiting} "
+                f"usage rows waiting; all written {rows_seconds:.1f} s after the burst began"
+            )
+        replaying.cancel()
         await runner.cleanup()
         await services.aclose()
 
@@ -142,5 +193,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--model-seconds", type=float, default=2.0)
+    parser.add_argument("--hold-lock", type=float, default=0.0, metavar="SECONDS")
     args = parser.parse_args()
-    main(args.requests, args.model_seconds)
+    main(args.requests, args.model_seconds, args.hold_lock)

@@ -306,3 +306,21 @@ async def test_postgresql_database(env: dict[str, str], postgres_url: str) -> No
     checks, report = await doctor({**env, "DATABASE_URL": wrong})
     assert not checks["Database"].ok
     assert "Check DATABASE_URL" in checks["Database"].fix
+
+
+async def test_usage_rows_waiting_in_the_journal_are_reported(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    from bot.storage import UsageRecord
+    from bot.storage.journal import UsageJournal
+
+    checks, _ = await doctor(env)
+    assert checks["Usage journal"].ok
+    journal = UsageJournal(Path(env["DRAFTBOT_JOURNAL_PATH"]))
+    record = UsageRecord(user_id="U1", source="slash", kind="email", model="m", status="ok")
+    journal.keep(record, OSError("disk full"))
+    journal.keep(record, OSError("disk full"))
+    checks, report = await doctor(env)
+    assert failed(checks) == {"Usage journal"}
+    assert "holds 2 usage rows the database refused" in checks["Usage journal"].detail
+    assert "writes them back by itself" in checks["Usage journal"].fix

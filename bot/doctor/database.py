@@ -9,17 +9,38 @@ from urllib.parse import urlsplit
 from bot.config import Settings
 from bot.doctor.report import Check, not_checked
 from bot.storage import POSTGRES_SCHEMES, open_store
+from bot.storage.journal import UsageJournal
 from bot.storage.sqlite import Store
 
 DATABASE_CHECK = "Database"
+JOURNAL_CHECK = "Usage journal"
 
 
 def database_checks(settings: Settings | None) -> list[Check]:
     if settings is not None and settings.database_url.startswith(POSTGRES_SCHEMES):
-        return [_postgres_check(settings.database_url)]
+        return [_postgres_check(settings.database_url), _journal_check(settings)]
     if settings is None or not settings.database_path:
         return [not_checked(DATABASE_CHECK, "DATABASE_URL needs fixing first (see above)")]
-    return [_sqlite_check(settings.database_path)]
+    return [_sqlite_check(settings.database_path), _journal_check(settings)]
+
+
+def _journal_check(settings: Settings) -> Check:
+    """Usage rows kept because the database refused them, not yet written back."""
+    path = settings.journal_path
+    if path is None or not path.exists():
+        return Check(JOURNAL_CHECK, ok=True, detail="No usage rows are waiting to be written.")
+    waiting = UsageJournal(path).pending
+    if not waiting:
+        return Check(JOURNAL_CHECK, ok=True, detail=f"{path}: no usage rows waiting.")
+    return Check(
+        JOURNAL_CHECK,
+        ok=False,
+        detail=f"{path} holds {waiting:,} usage row{'s' if waiting != 1 else ''} the database "
+        "refused; reports leave them out until they are written.",
+        fix="Draftbot writes them back by itself once the database takes writes (every few "
+        "seconds while serving, and at every start). If they stay, fix the database problem "
+        "the log names, then restart Draftbot.",
+    )
 
 
 def _sqlite_check(database_path: str) -> Check:

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # together take turns to migrate), then at run time, where a shorter wait keeps a worker
 # thread from being held long; a usage row that cannot be written goes to the journal.
 OPEN_BUSY_TIMEOUT_SECONDS = 30
-BUSY_TIMEOUT_SECONDS = 5
+BUSY_TIMEOUT_SECONDS = 2
 
 
 class Store(SqlStore):
