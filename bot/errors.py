@@ -13,6 +13,10 @@
           ├── bot.pricing.PriceFileError
           └── bot.storage.StorageUnavailable
 
+Database failures at run time (`sqlite3.Error`, `bot.storage.StorageError` and its
+`ConnectionLost`/`StorageTimeout`, `bot.storage.offloop.DatabaseUnavailable`) are neither:
+a usage row is kept in the journal, and a person is told the database is busy.
+
 Handlers turn a `UserFacingError` into its message; every other exception becomes a logged
 line and the plain "something went wrong" sentence (`handlers.replies.failure_message`).
 """
