@@ -57,6 +57,10 @@ class DraftRequest:
     team_id: str | None = None
     channel_id: str | None = None
     follow_up: FollowUp | None = None
+    # Material the model reads after the request (a conversation transcript) but that is
+    # never stored with the draft; `source_ref` says where to read it again.
+    material: str = ""
+    source_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,8 @@ class Drafter:
         self.cache_ttl = cache_ttl
 
     def model_request(self, request: DraftRequest) -> ModelRequest:
-        messages: list[dict[str, Any]] = [{"role": "user", "content": request.text}]
+        content = f"{request.text}{request.material}"
+        messages: list[dict[str, Any]] = [{"role": "user", "content": content}]
         if request.follow_up:
             # Claude 4.6 rejects assistant prefill, so a follow-up always ends on a user turn.
             messages += [
@@ -164,11 +169,8 @@ class Drafter:
         stops new model calls: Draftbot would be spending what it cannot account for."""
         outage = self.journal.outage_seconds()
         if self.journal.full or outage > self.outage_limit_seconds:
-            log.error(
-                "draft refused: the database has been failing for %.0f s (%d rows waiting)",
-                outage,
-                self.journal.pending,
-            )
+            waiting = self.journal.pending
+            log.error("draft refused: database failing %.0f s, %d rows waiting", outage, waiting)
             raise DraftFailed(wording.DATABASE_DOWN)
 
     async def _reserve_budget(
@@ -176,15 +178,12 @@ class Drafter:
     ) -> int | None:
         if self.budgets is None:
             return None
-        prompt_chars = sum(len(block["text"]) for block in model_request.system) + sum(
-            len(str(message["content"])) for message in model_request.messages
-        )
         try:
             return await write_off_loop(
                 self.budgets.reserve,
                 request.user_id,
                 model_request.model,
-                prompt_chars,
+                model_request.prompt_chars,
                 model_request.max_tokens,
             )
         except OverBudget as over:

@@ -79,6 +79,11 @@ class ModelRequest:
     max_tokens: int
     cache_ttl: CacheTTL = "5m"
 
+    @property
+    def prompt_chars(self) -> int:
+        system = sum(len(block["text"]) for block in self.system)
+        return system + sum(len(str(message["content"])) for message in self.messages)
+
 
 @dataclass(frozen=True)
 class BilledAttempt:

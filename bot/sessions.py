@@ -43,6 +43,7 @@ class StoredDraft:
     text: str
     stop_reason: str
     status: str
+    source_ref: str | None = None  # the conversation a summary was read from
 
     @property
     def truncated(self) -> bool:
@@ -76,8 +77,10 @@ class DraftSessions:
             "request": request.text,
             "text": draft.text,
             "stop_reason": draft.stop_reason,
-            # response_url is not kept: it works as a bearer link for 30 minutes.
+            # response_url is not kept: it works as a bearer link for 30 minutes; nor is a
+            # conversation's transcript: only where it came from.
             "response_url": None,
+            "source_ref": request.source_ref,
         }
         try:
             await write_off_loop(self.store.save_draft, row)
@@ -118,7 +121,11 @@ class DraftSessions:
         self.store.update_draft(draft_id, status=status, **changes)
 
     async def refine(
-        self, stored: StoredDraft, action: str, on_queued: QueuedCallback | None = None
+        self,
+        stored: StoredDraft,
+        action: str,
+        on_queued: QueuedCallback | None = None,
+        material: str = "",
     ) -> Draft:
         """Apply a preview button (`shorter`, `continue`, …) to a draft from `claim`."""
         refinement = REFINEMENTS[action]
@@ -136,6 +143,8 @@ class DraftSessions:
             team_id=stored.team_id,
             channel_id=stored.channel_id,
             follow_up=follow_up,
+            material=material,
+            source_ref=stored.source_ref,
         )
         try:
             draft = await self.drafter.draft(request, on_queued=on_queued)
@@ -183,4 +192,5 @@ class DraftSessions:
             text=row["text"] or "",
             stop_reason=row["stop_reason"] or "end_turn",
             status=row["status"],
+            source_ref=row.get("source_ref"),
         )

@@ -63,6 +63,17 @@ class MessageRef:
     ts: str  # "1700000000.123456"
     thread_ts: str | None  # parent ts when the link points into a thread
 
+    def as_text(self) -> str:
+        """ "C0123 1700000000.000100 1700000000.000001", as kept with a draft."""
+        return " ".join([self.channel_id, self.ts, *([self.thread_ts] if self.thread_ts else [])])
+
+    @classmethod
+    def from_text(cls, text: str) -> MessageRef | None:
+        parts = text.split()
+        if len(parts) not in (2, 3) or not CHANNEL_ID.fullmatch(parts[0]):
+            return None
+        return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
+
 
 TS = re.compile(r"\d{10}\.\d{6}")
 # workspace.slack.com, org.enterprise.slack.com, app.slack.com (and GovSlack's slack-gov.com)

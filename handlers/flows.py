@@ -34,6 +34,9 @@ from handlers.replies import DirectMessageReply, Reply, ResponseUrlReply, post_t
 
 log = logging.getLogger(__name__)
 
+# Refinements that need the conversation itself, not only the previous draft.
+REREAD_FOR = frozenset({"regenerate", "continue"})
+
 
 @dataclass(frozen=True)
 class Asker:
@@ -122,11 +125,13 @@ class Flows:
                 return
             request = DraftRequest(
                 kind=kind,
-                text=attach_conversation(text, transcript),
+                text=text,
                 user_id=asker.user_id,
                 source=source,
                 team_id=asker.team_id,
                 channel_id=asker.channel_id,
+                material=conversation_material(transcript),
+                source_ref=ref.as_text(),
             )
             notes: tuple[Block, ...] = ()
             if transcript.trimmed_count:
@@ -153,17 +158,29 @@ class Flows:
                     queued = wording.QUEUED.format(position=position)
                     await reply.update(previews.working_preview(stored.text, queued))
 
-                draft = await sessions.refine(stored, action, on_queued=on_queued)
+                material = await self._reread(stored) if action in REREAD_FOR else ""
+                draft = await sessions.refine(
+                    stored, action, on_queued=on_queued, material=material
+                )
             except BaseException as error:
-                await write_off_loop(
-                    sessions.release, draft_id
-                )  # never leave it stuck as "working"
+                # Never leave the draft stuck as "working".
+                await write_off_loop(sessions.release, draft_id)
                 if not isinstance(error, Exception):
                     raise
                 problem = self.failure_message(error, f"refining draft {draft_id}")
                 await reply.show(self._previous_with_problem(stored, problem.text))
                 return
             await reply.show(await self._with_budget_alerts(draft, previews.draft_preview(draft)))
+
+    async def _reread(self, stored: StoredDraft) -> str:
+        """A summary's conversation, read again (it is not stored with the draft)."""
+        ref = MessageRef.from_text(stored.source_ref or "")
+        if ref is None:
+            return ""
+        if not await self.people.can_read(stored.user_id, ref.channel_id):
+            channel = f"<#{ref.channel_id}>"
+            raise UserFacingError(wording.CANNOT_SEE_CONVERSATION.format(channel=channel))
+        return conversation_material(await fetch_transcript(self.client, self.people, ref))
 
     def _previous_with_problem(self, stored: StoredDraft, problem: str) -> Outgoing:
         """Keep the draft the person had, with its buttons, and say what went wrong."""
@@ -296,9 +313,10 @@ class Flows:
         return over_budget_message(status, admins=admins)
 
 
-def attach_conversation(text: str, transcript: Transcript) -> str:
+def conversation_material(transcript: Transcript) -> str:
+    """The conversation as the model reads it after the request."""
     return (
-        f"{text}\n\nThe Slack conversation ({transcript.message_count} messages, "
+        f"\n\nThe Slack conversation ({transcript.message_count} messages, "
         f"times in UTC):\n<conversation>\n{transcript.text}\n</conversation>"
     )
 

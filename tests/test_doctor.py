@@ -320,7 +320,7 @@ async def test_usage_rows_waiting_in_the_journal_are_reported(
     record = UsageRecord(user_id="U1", source="slash", kind="email", model="m", status="ok")
     journal.keep(record, OSError("disk full"))
     journal.keep(record, OSError("disk full"))
-    checks, report = await doctor(env)
+    checks, _ = await doctor(env)
     assert failed(checks) == {"Usage journal"}
     assert "holds 2 usage rows the database refused" in checks["Usage journal"].detail
     assert "writes them back by itself" in checks["Usage journal"].fix

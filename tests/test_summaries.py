@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from tests.conftest import RunningBot
 from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.slack import FakeSlack
+from tests.test_previews import button
 
 PARENT_TS = "1700000000.000100"
 
@@ -139,3 +141,28 @@ async def test_a_link_to_a_private_conversation_the_person_is_not_in_is_refused(
     reply = await bot.slash(f"summary <{link}>", user_id="U0NOSY")
     await wait(fake_slack, reply.response_url, 2)
     assert len(fake_anthropic.message_requests()) == 1
+
+
+async def test_a_summary_keeps_where_the_conversation_is_not_its_text(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    seed_thread(fake_slack)
+    fake_anthropic.default = Reply(text="**TL;DR:** Delivery moved to Tuesday.")
+    url = fake_slack.new_response_url()
+    await bot.interact(shortcut(url))
+    *_, preview = await wait(fake_slack, url, 3)
+    draft_id = preview["blocks"][-1]["elements"][0]["value"]
+    stored = bot.services.store.get_draft(draft_id)
+    assert stored is not None
+    assert "vendor moved delivery" not in json.dumps(stored)  # no transcript in the database
+    assert stored["source_ref"] == f"C0PROJ {PARENT_TS} {PARENT_TS}"
+
+    # Shorter works on the draft alone; Regenerate reads the conversation again.
+    for action, reads_again in (("shorter", False), ("regenerate", True)):
+        replies_before = len(fake_slack.calls_to("conversations.replies"))
+        click = fake_slack.new_response_url()
+        await bot.interact(button(action, draft_id, click))
+        await wait(fake_slack, click, 2)
+        prompt = json.dumps(fake_anthropic.message_requests()[-1].body)
+        assert ("vendor moved delivery" in prompt) is reads_again, action
+        assert (len(fake_slack.calls_to("conversations.replies")) > replies_before) is reads_again

@@ -226,6 +226,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         _daily_triggers,
     ),
     Migration(3, "usage_replays: keys of journalled usage rows already written", _usage_replays),
+    Migration(
+        4,
+        "drafts.source_ref: the conversation a summary was read from (not its text)",
+        lambda dialect: [dialect.ddl("alter table drafts add column source_ref {text}")],
+    ),
 )
 
 
