@@ -7,21 +7,18 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 from click_default_group import DefaultGroup
-from slack_sdk.errors import SlackApiError
-from tabulate import tabulate
 
 from bot.budgets import Budgets
 from bot.config import ConfigError, Settings, load_settings
-from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.errors import SetupError
 from bot.logs import setup_logging
 from bot.pricing import Cost, load_price_table, parse_usd
 from bot.prompts import load_prompts
-from bot.report_formats import to_csv, to_json, to_table
+from bot.report_formats import render
 from bot.reports import (
     GROUPINGS,
     PERIOD_NAMES,
@@ -30,10 +27,14 @@ from bot.reports import (
     build_report,
     dates_period,
     named_period,
+    with_cached_names,
 )
 from bot.services import build_services, build_slack_client
 from bot.storage import open_store
 from bot.storage.records import GroupBy
+
+if TYPE_CHECKING:  # slow imports (Anthropic, slack_sdk, Bolt) are in the commands using them
+    from bot.drafting import Draft
 
 T = TypeVar("T")
 
@@ -90,6 +91,8 @@ def draft(kind: str, instructions: tuple[str, ...], user: str) -> None:
     Example:
       draftbot draft email "to Alex asking for a meeting about Q2 budget planning, 3 sentences"
     """
+    from bot.drafting import DraftFailed, DraftRequest
+
     settings = _settings_or_exit(need_slack=False)
     setup_logging(logging.WARNING, settings.log_format)
     library = _or_exit(lambda: load_prompts(settings.prompts_dir))
@@ -211,12 +214,18 @@ async def _report(
     post_to: str | None,
 ) -> str | bytes | None:
     """The rendered report, or None when it was posted to Slack instead."""
+    store = _or_exit(lambda: open_store(settings.database_url))
+    prices = _or_exit(lambda: load_price_table(settings.prices_file))
+    if not (post_to or output_format == "png" or settings.slack_bot_token):
+        # No Slack: only the grouping asked for, people named from the database's cache.
+        report = build_report(store, prices, period, group_by)
+        return render(with_cached_names(store, report), output_format)
     # Names come from Slack's users.info (cached); loaded here to keep other commands quick.
+    from slack_sdk.errors import SlackApiError
+
     from handlers.people import People
     from handlers.report_delivery import build_usage_reports, chart_png, post_report
 
-    store = _or_exit(lambda: open_store(settings.database_url))
-    prices = _or_exit(lambda: load_price_table(settings.prices_file))
     client = build_slack_client(settings)
     people = People(store, client, settings.admin_user_ids)
     reports = await build_usage_reports(store, prices, people, period)
@@ -234,7 +243,7 @@ async def _report(
     chosen = {"user": reports.by_user, "kind": reports.by_kind}.get(group_by) or build_report(
         store, prices, period, group_by
     )
-    return {"table": to_table, "csv": to_csv, "json": to_json}[output_format](chosen)
+    return render(chosen, output_format)
 
 
 @cli.group()
@@ -300,6 +309,8 @@ def budget_list() -> None:
     Example:
       draftbot budget list
     """
+    from tabulate import tabulate
+
     budgets = _budgets()
     default = budgets.default_nano_usd
     click.echo(
