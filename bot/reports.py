@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import TypedDict, get_args
+from typing import TypedDict, TypeVar, get_args
 
 from bot.pricing import Cost, PriceTable
 from bot.storage import Storage
@@ -21,6 +22,7 @@ from bot.usage import TokenUsage
 
 PERIOD_NAMES = ("this-month", "last-month", "last-7-days", "today")
 GROUPINGS: tuple[str, ...] = get_args(GroupBy)
+T = TypeVar("T")
 
 
 class PeriodError(ValueError):
@@ -165,6 +167,10 @@ def build_report(
     """Sum the period's usage per group. Rows by cost, largest first (by date for `day`)."""
     start, end = period.iso_bounds()
     first_day, end_day = period.day_bounds()
+    # The timings (every request of the period) are read in a thread of their own while the
+    # sums are read and added up here: on two cores, and on two connections where the
+    # database has them (bot/storage/sqlite.py).
+    pending_timings = _in_a_thread(store.timings, start, end, group_by)
     sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in store.usage_sums(first_day, end_day, group_by):
         key = str(row["key"])
@@ -186,7 +192,7 @@ def build_report(
         group["savings_nano_usd"] += savings.nano_usd if savings else 0
         group["unpriced_requests"] += row["unpriced_requests"] or 0
 
-    timings = store.timings(start, end, group_by)
+    timings = pending_timings.result()
     names = names or {}
     rows = [
         ReportRow(
@@ -275,6 +281,14 @@ def percentile(ordered: IntArray | list[int], pct: float) -> int | None:
 def _rank(pct: float, count: int) -> int:
     """The 0-based position of the nearest-rank `pct` percentile among `count` values."""
     return max(math.ceil(pct / 100 * count) - 1, 0)
+
+
+def _in_a_thread(call: Callable[..., T], *args: object) -> Future[T]:
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="draftbot-report")
+    try:
+        return pool.submit(call, *args)
+    finally:
+        pool.shutdown(wait=False)  # its thread ends once `call` returns
 
 
 def _iso(moment: datetime) -> str:

@@ -1,4 +1,5 @@
-"""The SQLite backend: one file, WAL mode, one connection; the queries are in bot/storage/base.py.
+"""The SQLite backend: one file, WAL mode, one connection (and one more for reports to read
+on, see `_run_alongside`); the queries are in bot/storage/base.py.
 
 Every multi-statement write (migrations, budget reservations) runs in BEGIN IMMEDIATE,
 which takes the database's one write lock up front: read-check-write is atomic across
@@ -52,6 +53,9 @@ class Store(SqlStore):
         )
         self.lock = threading.RLock()
         self.conn = connection
+        self._reader: sqlite3.Connection | None = None  # see _run_alongside
+        self._reader_lock = threading.Lock()
+        self._file = connection.execute("PRAGMA database_list").fetchone()[2]  # "": in memory
         try:
             connection.execute("PRAGMA recursive_triggers=on")  # as sqlite-utils sets it
             if str(path) != ":memory:":
@@ -87,6 +91,23 @@ class Store(SqlStore):
         with self.lock:
             return _execute(self.conn, query, params)
 
+    def _run_alongside(self, query: str, params: Sequence[Any] = ()) -> Result:
+        """On a second connection to the file, opened on first use and used only to read: in
+        WAL mode it reads while the first one reads or writes, each on a core of its own.
+        An in-memory database cannot be opened twice: `_run` there."""
+        if not self._file:
+            return self._run(query, params)
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = sqlite3.connect(
+                    self._file,
+                    timeout=BUSY_TIMEOUT_SECONDS,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                self._reader.execute("PRAGMA query_only=on")
+            return _execute(self._reader, query, params)
+
     @contextmanager
     def _transaction(self, lock: str | None = None) -> Iterator[Run]:
         """BEGIN IMMEDIATE: the one write lock covers every `lock` a caller may name."""
@@ -107,6 +128,9 @@ class Store(SqlStore):
     def close(self) -> None:
         with self.lock:  # never under a worker thread's query
             self.conn.close()
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
