@@ -10,15 +10,17 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import TypedDict, TypeVar, get_args
+from typing import TYPE_CHECKING, TypedDict, TypeVar, get_args
 
 from bot.pricing import Cost, PriceTable
 from bot.storage import Storage
 from bot.storage.records import GroupBy, IntArray
 from bot.usage import TokenUsage
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 PERIOD_NAMES = ("this-month", "last-month", "last-7-days", "today")
 GROUPINGS: tuple[str, ...] = get_args(GroupBy)
@@ -284,6 +286,8 @@ def _rank(pct: float, count: int) -> int:
 
 
 def _in_a_thread(call: Callable[..., T], *args: object) -> Future[T]:
+    from concurrent.futures import ThreadPoolExecutor  # only to build a report
+
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="draftbot-report")
     try:
         return pool.submit(call, *args)
