@@ -6,9 +6,13 @@ bench/reports.py builds (reused between runs), and `draftbot --help`. Each comma
 the machine is spread evenly; the figures are wall-clock time of the process (what the
 admin waits for) and its CPU time (user + system, less sensitive to other load). The
 environment holds only DATABASE_URL, PATH and HOME (no Slack token: names come from the
-database's cache) and the current folder has no .env file. Usage:
+database's cache), plus PYTHONDONTWRITEBYTECODE and PYTHONPATH when they are set, and the
+current folder has no .env file. To time another version of the code, extract it and put
+it first on PYTHONPATH:
 
     .venv/bin/python bench/cli_speed.py --runs 10
+    mkdir /tmp/old && git archive <commit> | tar -x -C /tmp/old
+    PYTHONPATH=/tmp/old .venv/bin/python bench/cli_speed.py --runs 10
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ COMMANDS = (
     ("report", "--period", "last-month", "--format", "json"),
     ("--help",),
 )
-# Settings of this machine's environment that change how fast Python starts.
-PASSED_THROUGH = ("PYTHONDONTWRITEBYTECODE",)
+# Settings of this machine's environment that change how fast Python starts, or which code runs.
+PASSED_THROUGH = ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")
 
 
 def run_once(command: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
