@@ -30,14 +30,17 @@ def report_output(
     """The rendered report, or None when it was posted to Slack instead. Raises SetupError
     when the database, the price table or Slack is not usable."""
     store = open_store(settings.database_url)
-    prices = load_price_table(settings.prices_file)
-    if post_to or output_format == "png" or settings.slack_bot_token:
-        import asyncio
+    try:
+        prices = load_price_table(settings.prices_file)
+        if post_to or output_format == "png" or settings.slack_bot_token:
+            import asyncio
 
-        slack = _with_slack(settings, store, prices, period, group_by, output_format, post_to)
-        return asyncio.run(slack)
-    report = build_report(store, prices, period, group_by)
-    return render(with_cached_names(store, report), output_format)
+            slack = _with_slack(settings, store, prices, period, group_by, output_format, post_to)
+            return asyncio.run(slack)
+        report = build_report(store, prices, period, group_by)
+        return render(with_cached_names(store, report), output_format)
+    finally:
+        store.close()
 
 
 async def _with_slack(
