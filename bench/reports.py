@@ -100,26 +100,37 @@ def timed(function, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def open_database(db: str, rows: int, users: int, now: datetime) -> Store:
+    """The benchmark database, reused when it already holds `rows` rows (building it takes
+    about a minute for a million)."""
+    store = Store(db)
+    (existing,) = store.db.execute("select count(*) from usage").fetchone()
+    if existing != rows:  # start from an empty file: faster than deleting every row
+        store.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(db + suffix).unlink(missing_ok=True)
+        store = Store(db)
+        started = time.perf_counter()
+        fill(store, rows, users, now)
+        print(f"built {rows:,} rows in {time.perf_counter() - started:.1f} s ({db})")
+    return store
+
+
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--db", default="/tmp/draftbot-bench-usage.db")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_database_arguments(parser)
     args = parser.parse_args()
 
     now = datetime.now(UTC)
-    store = Store(args.db)
-    (existing,) = store.db.execute("select count(*) from usage").fetchone()
-    if existing != args.rows:  # start from an empty file: faster than deleting every row
-        store.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(args.db + suffix).unlink(missing_ok=True)
-        store = Store(args.db)
-        started = time.perf_counter()
-        fill(store, args.rows, args.users, now)
-        print(f"built {args.rows:,} rows in {time.perf_counter() - started:.1f} s ({args.db})")
+    store = open_database(args.db, args.rows, args.users, now)
     prices = load_price_table()
-    for period_name in ("this-month", "last-7-days", "today"):
+    for period_name in ("this-month", "last-month", "last-7-days", "today"):
         period = named_period(period_name, now)
         rows_in_period = store.db.execute(
             "select count(*) from usage where created_at >= ? and created_at < ?",

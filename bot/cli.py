@@ -2,38 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 from click_default_group import DefaultGroup
-from slack_sdk.errors import SlackApiError
-from tabulate import tabulate
 
 from bot.budgets import Budgets
+from bot.cli_report import report_output
 from bot.config import ConfigError, Settings, load_settings
-from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.errors import SetupError
 from bot.logs import setup_logging
 from bot.pricing import Cost, load_price_table, parse_usd
 from bot.prompts import load_prompts
-from bot.report_formats import to_csv, to_json, to_table
-from bot.reports import (
-    GROUPINGS,
-    PERIOD_NAMES,
-    Period,
-    PeriodError,
-    build_report,
-    dates_period,
-    named_period,
-)
-from bot.services import build_services, build_slack_client
+from bot.reports import GROUPINGS, PERIOD_NAMES, PeriodError, dates_period, named_period
 from bot.storage import open_store
 from bot.storage.records import GroupBy
+
+# Slow to import, so loaded by the commands that need them: the Anthropic SDK (through
+# bot.services and bot.drafting), Bolt, slack_sdk, asyncio, tabulate.
+if TYPE_CHECKING:
+    from bot.drafting import Draft
 
 T = TypeVar("T")
 
@@ -69,6 +61,10 @@ def serve() -> None:
     Example:
       PORT=3000 draftbot serve
     """
+    import asyncio
+
+    from bot.services import build_services
+
     settings = _settings_or_exit(need_slack=True)
     setup_logging(logging.INFO, settings.log_format)
     services = _or_exit(lambda: build_services(settings))
@@ -91,6 +87,11 @@ def draft(kind: str, instructions: tuple[str, ...], user: str) -> None:
     Example:
       draftbot draft email "to Alex asking for a meeting about Q2 budget planning, 3 sentences"
     """
+    import asyncio
+
+    from bot.drafting import DraftFailed, DraftRequest
+    from bot.services import build_services
+
     settings = _settings_or_exit(need_slack=False)
     setup_logging(logging.WARNING, settings.log_format)
     library = _or_exit(lambda: load_prompts(settings.prompts_dir))
@@ -194,7 +195,7 @@ def report(
         )
     except PeriodError as error:
         raise click.UsageError(str(error)) from error
-    data = asyncio.run(_report(settings, chosen, group_by, output_format, post_to))
+    data = _or_exit(lambda: report_output(settings, chosen, group_by, output_format, post_to))
     if data is None:
         return
     if output:
@@ -202,40 +203,6 @@ def report(
         click.echo(f"Wrote {output}.", err=True)
     else:
         click.echo(data, nl=False)
-
-
-async def _report(
-    settings: Settings,
-    period: Period,
-    group_by: GroupBy,
-    output_format: str,
-    post_to: str | None,
-) -> str | bytes | None:
-    """The rendered report, or None when it was posted to Slack instead."""
-    # Names come from Slack's users.info (cached); loaded here to keep other commands quick.
-    from handlers.people import People
-    from handlers.report_delivery import build_usage_reports, chart_png, post_report
-
-    store = _or_exit(lambda: open_store(settings.database_url))
-    prices = _or_exit(lambda: load_price_table(settings.prices_file))
-    client = build_slack_client(settings)
-    people = People(store, client, settings.admin_user_ids)
-    reports = await build_usage_reports(store, prices, people, period)
-    if post_to:
-        if client is None:
-            _fail("--post-to needs SLACK_BOT_TOKEN.")
-        try:
-            await post_report(client, post_to, reports)
-        except SlackApiError as error:
-            _fail(f"Slack refused the post to {post_to}: {error.response.get('error')}.")
-        click.echo(f"Posted the {period.label} report to {post_to}.", err=True)
-        return None
-    if output_format == "png":
-        return chart_png(reports, series="kind" if group_by == "kind" else "person")
-    chosen = {"user": reports.by_user, "kind": reports.by_kind}.get(group_by) or build_report(
-        store, prices, period, group_by
-    )
-    return {"table": to_table, "csv": to_csv, "json": to_json}[output_format](chosen)
 
 
 @cli.group()
@@ -301,6 +268,8 @@ def budget_list() -> None:
     Example:
       draftbot budget list
     """
+    from tabulate import tabulate
+
     budgets = _budgets()
     default = budgets.default_nano_usd
     click.echo(
@@ -347,6 +316,8 @@ def doctor() -> None:
     Example:
       draftbot doctor
     """
+    import asyncio
+
     from bot.doctor import render_checks, run_checks
 
     checks = asyncio.run(run_checks())

@@ -12,7 +12,6 @@ import click
 from bot.config import ConfigError, load_settings
 from bot.errors import SetupError
 from bot.logs import setup_logging
-from bot.retention import purge_database
 
 
 @click.command()
@@ -35,6 +34,9 @@ def purge() -> None:
         click.echo(error.report(), err=True)
         sys.exit(2)
     setup_logging(logging.WARNING, settings.log_format)
+    # Loaded here: its purge timer brings asyncio, which the other commands' start-up skips.
+    from bot.retention import purge_database
+
     days = settings.draft_retention_days
     try:
         purged = purge_database(settings.database_url, days)

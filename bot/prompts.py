@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import frontmatter
-
 from bot.config import CacheTTL
 from bot.errors import SetupError
 
@@ -148,6 +146,8 @@ def load_prompts(directory: Path) -> PromptLibrary:
 
 
 def _load_kind(path: Path) -> PromptKind:
+    import frontmatter  # with PyYAML: loaded to read prompts, not by every command
+
     try:
         post = frontmatter.load(str(path))
     except Exception as error:  # YAML errors come in many classes

@@ -11,8 +11,6 @@ import io
 import json
 from typing import Any
 
-from tabulate import tabulate
-
 from bot.pricing import Cost
 from bot.reports import Report, ReportRow
 
@@ -92,7 +90,14 @@ def to_json(report: Report) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+def render(report: Report, output_format: str) -> str:
+    """The report as "table", "csv" or "json"."""
+    return {"table": to_table, "csv": to_csv, "json": to_json}[output_format](report)
+
+
 def to_table(report: Report) -> str:
+    from tabulate import tabulate  # slow to import (it reads package metadata): tables only
+
     heading = _GROUP_HEADINGS[report.group_by]
     headers = [
         heading,

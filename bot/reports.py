@@ -9,21 +9,22 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import TypedDict, get_args
-
-import numpy as np
+from typing import TYPE_CHECKING, TypedDict, TypeVar, get_args
 
 from bot.pricing import Cost, PriceTable
 from bot.storage import Storage
 from bot.storage.records import GroupBy, IntArray
 from bot.usage import TokenUsage
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
 PERIOD_NAMES = ("this-month", "last-month", "last-7-days", "today")
-EMPTY: IntArray = np.empty(0, dtype=np.int64)
 GROUPINGS: tuple[str, ...] = get_args(GroupBy)
+T = TypeVar("T")
 
 
 class PeriodError(ValueError):
@@ -168,6 +169,10 @@ def build_report(
     """Sum the period's usage per group. Rows by cost, largest first (by date for `day`)."""
     start, end = period.iso_bounds()
     first_day, end_day = period.day_bounds()
+    # The timings (every request of the period) are read in a thread of their own while the
+    # sums are read and added up here: on two cores, and on two connections where the
+    # database has them (bot/storage/sqlite.py).
+    pending_timings = _in_a_thread(store.timings, start, end, group_by)
     sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in store.usage_sums(first_day, end_day, group_by):
         key = str(row["key"])
@@ -189,14 +194,14 @@ def build_report(
         group["savings_nano_usd"] += savings.nano_usd if savings else 0
         group["unpriced_requests"] += row["unpriced_requests"] or 0
 
-    timings = store.timings(start, end, group_by)
+    timings = pending_timings.result()
     names = names or {}
     rows = [
         ReportRow(
             key=key,
             label=names.get(key, key),
             **group,
-            **_timing_figures(*timings.get(key, (EMPTY, EMPTY))),
+            **_timing_figures([timings[key]] if key in timings else []),
         )
         for key, group in sums.items()
     ]
@@ -204,9 +209,7 @@ def build_report(
         rows.sort(key=lambda row: row.key)
     else:
         rows.sort(key=lambda row: (-row.cost_nano_usd, -row.requests, row.label))
-    all_latencies = np.concatenate([latencies for latencies, _ in timings.values()] or [EMPTY])
-    all_ttfts = np.concatenate([ttfts for _, ttfts in timings.values()] or [EMPTY])
-    total = _sum_rows(rows, _timing_figures(all_latencies, all_ttfts))
+    total = _sum_rows(rows, _timing_figures(list(timings.values())))
     return Report(period=period, group_by=group_by, rows=tuple(rows), total=total)
 
 
@@ -214,6 +217,19 @@ def with_names(report: Report, names: Mapping[str, str]) -> Report:
     """The same report with rows labelled by display name where one is known."""
     rows = tuple(replace(row, label=names.get(row.key, row.label)) for row in report.rows)
     return replace(report, rows=rows)
+
+
+def with_cached_names(store: Storage, report: Report) -> Report:
+    """People's rows labelled with the display (else real) names cached in the database from
+    Slack, without asking Slack: as `handlers.people.People.names` does with no client."""
+    if report.group_by != "user":
+        return report
+    cached = store.people([row.key for row in report.rows])
+    names = {
+        key: str(row.get("display_name") or row.get("real_name") or "")
+        for key, row in cached.items()
+    }
+    return with_names(report, {key: name for key, name in names.items() if name})
 
 
 def _sum_rows(rows: list[ReportRow], timing: _Timings) -> ReportRow:
@@ -232,21 +248,51 @@ class _Timings(TypedDict):
     ttft_p95_ms: int | None
 
 
-def _timing_figures(latencies: IntArray, ttfts: IntArray) -> _Timings:
-    latencies, ttfts = np.sort(latencies), np.sort(ttfts)
+def _timing_figures(timings: Collection[tuple[IntArray, IntArray]]) -> _Timings:
+    """p50 and p95 of all the (latencies, times to first token) given, exact."""
+    latency_p50, latency_p95 = _percentiles([latencies for latencies, _ in timings], (50, 95))
+    ttft_p50, ttft_p95 = _percentiles([ttfts for _, ttfts in timings], (50, 95))
     return {
-        "latency_p50_ms": percentile(latencies, 50),
-        "latency_p95_ms": percentile(latencies, 95),
-        "ttft_p50_ms": percentile(ttfts, 50),
-        "ttft_p95_ms": percentile(ttfts, 95),
+        "latency_p50_ms": latency_p50,
+        "latency_p95_ms": latency_p95,
+        "ttft_p50_ms": ttft_p50,
+        "ttft_p95_ms": ttft_p95,
     }
+
+
+def _percentiles(arrays: list[IntArray], pcts: tuple[float, ...]) -> list[int | None]:
+    """`percentile` of all the values in `arrays` for each of `pcts`, without sorting them:
+    np.partition puts the value of each rank asked for where a full sort would put it."""
+    import numpy as np  # loaded only to build a report: other commands start without it
+
+    values = np.concatenate([*arrays, np.empty(0, dtype=np.int64)])
+    if len(values) == 0:
+        return [None for _ in pcts]
+    ranks = [_rank(pct, len(values)) for pct in pcts]
+    placed = np.partition(values, ranks)
+    return [int(placed[rank]) for rank in ranks]
 
 
 def percentile(ordered: IntArray | list[int], pct: float) -> int | None:
     """Nearest-rank percentile of sorted values (an actual value, never interpolated)."""
     if len(ordered) == 0:
         return None
-    return int(ordered[max(math.ceil(pct / 100 * len(ordered)) - 1, 0)])
+    return int(ordered[_rank(pct, len(ordered))])
+
+
+def _rank(pct: float, count: int) -> int:
+    """The 0-based position of the nearest-rank `pct` percentile among `count` values."""
+    return max(math.ceil(pct / 100 * count) - 1, 0)
+
+
+def _in_a_thread(call: Callable[..., T], *args: object) -> Future[T]:
+    from concurrent.futures import ThreadPoolExecutor  # only to build a report
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="draftbot-report")
+    try:
+        return pool.submit(call, *args)
+    finally:
+        pool.shutdown(wait=False)  # its thread ends once `call` returns
 
 
 def _iso(moment: datetime) -> str:

@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncRateLimitErrorRetryHandler,
-    async_default_handlers,
-)
-from slack_sdk.web.async_client import AsyncWebClient
+from typing import TYPE_CHECKING
 
 from bot.budgets import Budgets
 from bot.config import Settings
-from bot.drafting import Drafter
-from bot.gate import ModelGate
 from bot.inflight import InFlight
-from bot.llm import ModelClient, RetryPolicy, build_anthropic_client
 from bot.pricing import PriceTable, load_price_table
-from bot.prompts import PromptLibrary, load_prompts
-from bot.sessions import DraftSessions
 from bot.storage import Storage, open_store
 from bot.storage.journal import UsageJournal
 from bot.storage.offloop import off_loop
+
+if TYPE_CHECKING:  # loaded where they are used: `draftbot report` needs only the Slack client
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.drafting import Drafter
+    from bot.llm import RetryPolicy
+    from bot.prompts import PromptLibrary
+    from bot.sessions import DraftSessions
 
 
 @dataclass(frozen=True)
@@ -51,6 +49,12 @@ class Services:
 def build_slack_client(settings: Settings) -> AsyncWebClient | None:
     if not settings.slack_bot_token:
         return None
+    from slack_sdk.http_retry.builtin_async_handlers import (
+        AsyncRateLimitErrorRetryHandler,
+        async_default_handlers,
+    )
+    from slack_sdk.web.async_client import AsyncWebClient
+
     # slack-sdk retries only connection errors by default; 429s need their own handler.
     return AsyncWebClient(
         token=settings.slack_bot_token,
@@ -60,6 +64,12 @@ def build_slack_client(settings: Settings) -> AsyncWebClient | None:
 
 
 def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) -> Services:
+    from bot.drafting import Drafter  # with the Anthropic SDK, slow to import
+    from bot.gate import ModelGate
+    from bot.llm import ModelClient, build_anthropic_client
+    from bot.prompts import load_prompts
+    from bot.sessions import DraftSessions
+
     library = load_prompts(settings.prompts_dir)
     store = open_store(settings.database_url)
     journal = UsageJournal(settings.journal_path)

@@ -83,6 +83,12 @@ class SqlStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def _run_alongside(self, query: str, params: Sequence[Any] = ()) -> Result:
+        """Execute one read, on a connection that can run it while another statement runs on
+        `_run`'s (bot.reports.build_report reads timings and sums at the same time). Only
+        `_run`'s here; the SQLite backend has a second connection for it."""
+        return self._run(query, params)
+
     def record_usage(self, record: UsageRecord) -> int:
         """Insert one row and return its id (the database's triggers add it to `usage_daily`).
 
@@ -156,7 +162,7 @@ class SqlStore(ABC):
         """
         return {
             str(group): (parse_ints(latencies), parse_ints(ttfts))
-            for group, latencies, ttfts in self._run(query, [start, end]).rows
+            for group, latencies, ttfts in self._run_alongside(query, [start, end]).rows
         }
 
     def daily_costs(

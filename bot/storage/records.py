@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
-IntArray = npt.NDArray[np.int64]
+# numpy is loaded by `parse_ints`, when there are timings to read, so that commands that
+# never read any (`draftbot --help`, `budget`, `kinds`) start without it.
+IntArray: TypeAlias = "npt.NDArray[np.int64]"
 
 GroupBy = Literal["user", "kind", "day", "model"]
 
@@ -73,6 +76,8 @@ class UsageRecord:
 
 def parse_ints(joined: str | None) -> IntArray:
     """Parse "12,34,56" in C: a month of requests is hundreds of thousands of values."""
+    import numpy as np
+
     if not joined:
         return np.empty(0, dtype=np.int64)
     return np.fromstring(joined, dtype=np.int64, sep=",")

@@ -1,0 +1,79 @@
+"""What `draftbot report` prints, writes or posts (bot/cli.py parses the options).
+
+Only the grouping asked for is built. Without Slack (no SLACK_BOT_TOKEN, no chart, no
+--post-to) people are named from the database's cache and neither slack_sdk, the handlers
+nor asyncio is loaded; with Slack, names come from users.info (cached) through
+`handlers.people`, and the chart and the post through `handlers.report_delivery`, as for
+`/draft report`. Like bot/cli.py, this module may import `handlers`; the core never does.
+"""
+
+from __future__ import annotations
+
+import click
+
+from bot.config import Settings
+from bot.errors import SetupError
+from bot.pricing import PriceTable, load_price_table
+from bot.report_formats import render
+from bot.reports import Period, build_report, with_cached_names, with_names
+from bot.storage import Storage, open_store
+from bot.storage.records import GroupBy
+
+
+def report_output(
+    settings: Settings,
+    period: Period,
+    group_by: GroupBy,
+    output_format: str,
+    post_to: str | None,
+) -> str | bytes | None:
+    """The rendered report, or None when it was posted to Slack instead. Raises SetupError
+    when the database, the price table or Slack is not usable."""
+    store = open_store(settings.database_url)
+    try:
+        prices = load_price_table(settings.prices_file)
+        if post_to or output_format == "png" or settings.slack_bot_token:
+            import asyncio
+
+            slack = _with_slack(settings, store, prices, period, group_by, output_format, post_to)
+            return asyncio.run(slack)
+        report = build_report(store, prices, period, group_by)
+        return render(with_cached_names(store, report), output_format)
+    finally:
+        store.close()
+
+
+async def _with_slack(
+    settings: Settings,
+    store: Storage,
+    prices: PriceTable,
+    period: Period,
+    group_by: GroupBy,
+    output_format: str,
+    post_to: str | None,
+) -> str | bytes | None:
+    from slack_sdk.errors import SlackApiError
+
+    from bot.services import build_slack_client
+    from handlers.people import People
+    from handlers.report_delivery import build_usage_reports, chart_png, post_report
+
+    client = build_slack_client(settings)
+    people = People(store, client, settings.admin_user_ids)
+    if not post_to and output_format != "png":
+        report = build_report(store, prices, period, group_by)
+        if group_by == "user":
+            report = with_names(report, await people.names([row.key for row in report.rows]))
+        return render(report, output_format)
+    reports = await build_usage_reports(store, prices, people, period)
+    if not post_to:
+        return chart_png(reports, series="kind" if group_by == "kind" else "person")
+    if client is None:
+        raise SetupError("--post-to needs SLACK_BOT_TOKEN.")
+    try:
+        await post_report(client, post_to, reports)
+    except SlackApiError as error:
+        reason = error.response.get("error")
+        raise SetupError(f"Slack refused the post to {post_to}: {reason}.") from error
+    click.echo(f"Posted the {period.label} report to {post_to}.", err=True)
+    return None
