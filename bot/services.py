@@ -36,10 +36,13 @@ class Services:
     in_flight: InFlight = field(default_factory=InFlight)  # drafts started, for shutdown
 
     async def replay_journal(self) -> int:
-        """Write usage rows kept while the database was failing; how many were written."""
-        if not self.journal.pending:
-            return 0
-        return await off_loop(self.journal.replay, self.store)
+        """Write usage rows (then drafts) kept while the database was failing; rows written."""
+        written = 0
+        if self.journal.pending:
+            written = await off_loop(self.journal.replay, self.store)
+        if self.sessions.unsaved and not self.journal.pending:
+            await off_loop(self.sessions.save_unsaved)
+        return written
 
     async def aclose(self) -> None:
         await self.drafter.model_client.aclose()

@@ -145,8 +145,8 @@ class Flows:
         sessions = self.services.sessions
         try:
             stored = await write_off_loop(sessions.claim, draft_id, user_id)
-        except DraftUnavailable as refusal:
-            await reply.tell(refusal.user_message)
+        except Exception as error:  # someone else's, expired, busy; or the database failing
+            await reply.tell(self.failure_message(error, f"opening draft {draft_id}").text)
             return
         async with self.services.in_flight.track():
             try:
@@ -216,8 +216,8 @@ class Flows:
         """The person's draft, or None once they have been told why not."""
         try:
             return await self.load_draft(draft_id, user_id)
-        except DraftUnavailable as refusal:
-            await reply.tell(refusal.user_message)
+        except Exception as error:  # someone else's, expired; or the database failing
+            await reply.tell(self.failure_message(error, f"opening draft {draft_id}").text)
             return None
 
     async def discard(self, draft_id: str, user_id: str) -> None:

@@ -10,7 +10,6 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot import wording
-from bot.sessions import DraftUnavailable
 from bot.slack_ids import PLAIN_INPUT_LIMIT
 from handlers.blocks import modals
 from handlers.flows import Flows
@@ -86,7 +85,8 @@ async def on_discard(
     user_id = body["user"]["id"]
     try:
         await flows.discard(action["value"], user_id)
-    except DraftUnavailable as refusal:
-        await flows.private_reply(body.get("response_url"), user_id).tell(refusal.user_message)
+    except Exception as error:  # someone else's, expired; or the database failing
+        problem = flows.failure_message(error, "discarding a draft")
+        await flows.private_reply(body.get("response_url"), user_id).tell(problem.text)
         return
     await respond(delete_original=True)
