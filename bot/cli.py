@@ -157,6 +157,9 @@ def kinds() -> None:
 )
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE.")
 @click.option(
+    "--wide", is_flag=True, help="Table: every column (tokens, cut off, first token), unfitted."
+)
+@click.option(
     "--post-to",
     metavar="CHANNEL_ID",
     help="Post the summary and chart to this Slack channel (needs SLACK_BOT_TOKEN).",
@@ -168,6 +171,7 @@ def report(
     group_by: GroupBy,
     output_format: str,
     output: str | None,
+    wide: bool,
     post_to: str | None,
 ) -> None:
     """Usage and cost per person, kind, day or model, from the usage log.
@@ -180,6 +184,7 @@ def report(
     Examples:
       draftbot report
       draftbot report --period last-month --by kind
+      draftbot report --wide   # every column, wider than the terminal
       draftbot report --since 2026-11-01 --until 2026-11-15 --format csv --output nov.csv
       draftbot report --format png --output usage.png
       draftbot report --period last-7-days --post-to C0123ABCD   # e.g. weekly, from cron
@@ -195,7 +200,7 @@ def report(
         )
     except PeriodError as error:
         raise click.UsageError(str(error)) from error
-    data = _or_exit(lambda: report_output(settings, chosen, group_by, output_format, post_to))
+    data = _or_exit(lambda: report_output(settings, chosen, group_by, output_format, post_to, wide))
     if data is None:
         return
     if output:
@@ -268,7 +273,7 @@ def budget_list() -> None:
     Example:
       draftbot budget list
     """
-    from tabulate import tabulate
+    from bot.tables import Column, render_table
 
     budgets = _budgets()
     default = budgets.default_nano_usd
@@ -290,11 +295,9 @@ def budget_list() -> None:
             ]
         )
     if rows:
-        click.echo(
-            tabulate(
-                rows, headers=["Person", "Budget", "Used this month", "Used %", "Set by", "On"]
-            )
-        )
+        headings = ("Budget", "Used this month", "Used %", "Set by", "On")
+        columns = [Column("Person", numeric=False), *map(Column, headings)]
+        click.echo(render_table(columns, rows))
     else:
         click.echo("Nobody has a budget of their own.")
 

@@ -26,6 +26,7 @@ def report_output(
     group_by: GroupBy,
     output_format: str,
     post_to: str | None,
+    wide: bool = False,
 ) -> str | bytes | None:
     """The rendered report, or None when it was posted to Slack instead. Raises SetupError
     when the database, the price table or Slack is not usable."""
@@ -35,10 +36,12 @@ def report_output(
         if post_to or output_format == "png" or settings.slack_bot_token:
             import asyncio
 
-            slack = _with_slack(settings, store, prices, period, group_by, output_format, post_to)
+            slack = _with_slack(
+                settings, store, prices, period, group_by, output_format, post_to, wide
+            )
             return asyncio.run(slack)
         report = build_report(store, prices, period, group_by)
-        return render(with_cached_names(store, report), output_format)
+        return render(with_cached_names(store, report), output_format, wide)
     finally:
         store.close()
 
@@ -51,6 +54,7 @@ async def _with_slack(
     group_by: GroupBy,
     output_format: str,
     post_to: str | None,
+    wide: bool,
 ) -> str | bytes | None:
     from slack_sdk.errors import SlackApiError
 
@@ -64,7 +68,7 @@ async def _with_slack(
         report = build_report(store, prices, period, group_by)
         if group_by == "user":
             report = with_names(report, await people.names([row.key for row in report.rows]))
-        return render(report, output_format)
+        return render(report, output_format, wide)
     reports = await build_usage_reports(store, prices, people, period)
     if not post_to:
         return chart_png(reports, series="kind" if group_by == "kind" else "person")

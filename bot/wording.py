@@ -303,6 +303,10 @@ REPORT_CHART_FILE_TITLE = "Draftbot usage chart, {period}"
 REPORT_FILES_COMMENT = "Draftbot usage report, {period}: chart and per-person CSV."
 REPORT_CHART_NAME = "Chart"
 REPORT_CSV_TITLE = "Usage by person (CSV)"
+REPORT_NEGATIVE_SAVINGS = (
+    "Saved by cache is negative: cache writes cost more than cache reads saved this period "
+    "(each kind's first request, or one after the cache expired, pays extra to write it)."
+)
 
 DATABASE_DOWN = (
     "Draftbot can't record what drafts cost right now (its database isn't answering), so it "

@@ -48,6 +48,39 @@ def test_table_by_person_with_slack_names(report_env: dict, fake_slack: FakeSlac
     assert "Total" in result.output and " 3 " in result.output
 
 
+def test_the_default_table_fits_100_columns_and_wide_shows_every_column(
+    report_env: dict,
+) -> None:
+    long_name = "Alexandra Katharina Montgomery-Featherstonehaugh of Accounts Payable"
+    Store(report_env["DATABASE_URL"].removeprefix("sqlite:///")).save_person(
+        "U0ALEX", long_name, ""
+    )
+    env = {k: v for k, v in report_env.items() if not k.startswith("SLACK")}
+    narrow = run(["report"], env).output
+    assert max(map(len, narrow.splitlines())) <= 100, narrow
+    assert "Alexandra Katharina" in narrow and "…" in narrow and long_name not in narrow
+    header = next(line for line in narrow.splitlines() if line.startswith("Person"))
+    assert "Cost" in header and "Input" not in header and "Cache write" not in header
+    assert "--wide" in narrow
+
+    wide = run(["report", "--wide"], env).output
+    header = next(line for line in wide.splitlines() if line.startswith("Person"))
+    assert "Input" in header and "Cache write" in header and "First token" in header
+    assert f"{long_name} (U0ALEX)" in wide
+    lines = wide.splitlines()
+    total = next(n for n, line in enumerate(lines) if line.startswith("Total"))
+    assert set(lines[total - 1]) <= {"-", " "}, "a rule sets the total apart"
+
+
+def test_negative_cache_savings_are_explained(report_env: dict) -> None:
+    note = "cache writes cost more than cache reads saved this period"
+    assert note not in run(["report"], report_env).output  # Alex's cache read paid off
+    store = Store(report_env["DATABASE_URL"].removeprefix("sqlite:///"))
+    store.record_usage(usage("U0NEW", "message", f"{MONTH}-01", cache_write=50_000))
+    store.close()
+    assert note in run(["report"], report_env).output
+
+
 def test_names_come_from_the_cache_without_slack(report_env: dict) -> None:
     Store(report_env["DATABASE_URL"].removeprefix("sqlite:///")).save_person(
         "U0SAM", "Sam Okafor", ""

@@ -58,6 +58,7 @@ def summary_blocks(by_user: Report, by_kind: Report, top: int = 5) -> list[dict[
         + f"\nPrompt cache: *{total.cache_read_share:.0%}* of input read from cache, "
         f"saving *{total.savings.display()}*"
         + (f"\n{total.failed:,} failed · {total.truncated:,} cut off" if total.requests else "")
+        + (f"\n_{wording.REPORT_NEGATIVE_SAVINGS}_" if total.savings.nano_usd < 0 else "")
     )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": wording.REPORT_HEADER}},
