@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 import click
 from click_default_group import DefaultGroup
 
+from bot import wording
 from bot.budgets import Budgets
 from bot.cli_report import report_output
 from bot.config import ConfigError, Settings, load_settings
@@ -74,18 +75,21 @@ def serve() -> None:
 
 
 @cli.command()
-@click.argument("kind")
-@click.argument("instructions", nargs=-1, required=True)
+@click.argument("request_words", metavar="REQUEST...", nargs=-1, required=True)
 @click.option("--user", default="cli", show_default=True, help="User id for the usage log.")
-def draft(kind: str, instructions: tuple[str, ...], user: str) -> None:
+def draft(request_words: tuple[str, ...], user: str) -> None:
     """Draft from the terminal with the same prompts, model and usage log as Slack.
 
-    KIND is a kind name or alias (see `draftbot kinds`). The draft goes to standard
-    output; its token usage and cost to standard error. Needs only ANTHROPIC_API_KEY.
+    REQUEST is what you would type after /draft, routed to a kind exactly as Slack routes
+    it (the kind's name or alias among the first words, otherwise the default kind; see
+    `draftbot kinds`). Slack links are not read here: the text alone is drafted from. The
+    draft goes to standard output; its token usage and cost to standard error. Needs only
+    ANTHROPIC_API_KEY.
 
     \b
-    Example:
-      draftbot draft email "to Alex asking for a meeting about Q2 budget planning, 3 sentences"
+    Examples:
+      draftbot draft email to Alex asking for a meeting about Q2 budget planning
+      draftbot draft "an agenda for Monday's planning meeting"
     """
     import asyncio
 
@@ -95,13 +99,18 @@ def draft(kind: str, instructions: tuple[str, ...], user: str) -> None:
     settings = _settings_or_exit(need_slack=False)
     setup_logging(logging.WARNING, settings.log_format)
     library = _or_exit(lambda: load_prompts(settings.prompts_dir))
-    prompt_kind = library.find(kind)
-    if prompt_kind is None:
-        names = ", ".join(k.name for k in library.kinds)
-        raise click.UsageError(f"Unknown kind {kind!r}. Choose one of: {names}.")
-    # The same text Slack would send for `/draft KIND instructions`.
-    text = " ".join((kind, *instructions))
-    request = DraftRequest(kind=prompt_kind, text=text, user_id=user, source="cli")
+    route = library.route(" ".join(request_words))
+    if route.kind is None:
+        raise click.UsageError("Say what to draft, for example: draftbot draft email to Alex …")
+    if route.needs_details:
+        command = "draftbot draft"
+        example = route.kind.example
+        click.echo(
+            wording.NEEDS_DETAILS.format(kind=route.kind.name, command=command, example=example),
+            err=True,
+        )
+        sys.exit(2)
+    request = DraftRequest(kind=route.kind, text=route.text, user_id=user, source="cli")
 
     async def run() -> Draft:
         services = _or_exit(lambda: build_services(settings))
