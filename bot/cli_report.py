@@ -15,7 +15,7 @@ import click
 
 from bot.config import Settings
 from bot.errors import SetupError
-from bot.pricing import PriceTable, load_price_table
+from bot.pricing import Cost, PriceTable, load_price_table
 from bot.report_formats import render
 from bot.reports import Period, Report, build_report, with_cached_names, with_names
 from bot.storage import POSTGRES_SCHEMES, Storage, database_location, open_store
@@ -80,7 +80,10 @@ async def _with_slack(
         if group_by == "user":
             report = with_names(report, await people.names([row.key for row in report.rows]))
         return render(report, output_format, wide)
-    reports = await build_usage_reports(store, prices, people, period)
+    budget = settings.user_monthly_budget_usd
+    reports = await build_usage_reports(
+        store, prices, people, period, Cost(budget).nano_usd if budget is not None else None
+    )
     if not post_to:
         return chart_png(reports, series="kind" if group_by == "kind" else "person")
     if client is None:

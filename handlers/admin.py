@@ -72,7 +72,13 @@ async def _report(flows: Flows, sub: Subcommand, user_id: str, reply: Reply) -> 
     period = named_period(sub.args[0] if sub.args else "this-month")
     services = flows.services
     try:
-        reports = await build_usage_reports(services.store, services.prices, flows.people, period)
+        reports = await build_usage_reports(
+            services.store,
+            services.prices,
+            flows.people,
+            period,
+            monthly_budget_nano_usd=services.budgets.default_nano_usd,
+        )
     except Exception as error:
         await reply.show(flows.failure_message(error, f"building the report for {user_id}"))
         return

@@ -221,3 +221,29 @@ def test_date_range_is_inclusive_and_validated() -> None:
         dates_period("1/11/2026", None, NOW)
     with pytest.raises(PeriodError, match="not a real date"):
         dates_period("2026-02-30", None, NOW)
+
+
+@pytest.mark.parametrize(
+    ("period", "expected"),
+    [
+        ("this-month", "Draftbot usage · November 2026 (this month) · $"),
+        ("last-7-days", "nothing spent in the 7 days before"),
+        ("today", "nothing spent in the day before"),
+    ],
+)
+async def test_the_chart_title_gives_the_total_and_the_change(
+    store: Store, period: str, expected: str
+) -> None:
+    from handlers.people import People
+    from handlers.report_delivery import build_usage_reports, chart_title
+
+    chosen = named_period(period, NOW)
+    reports = await build_usage_reports(store, PRICES, People(store, None, frozenset()), chosen)
+    title = chart_title(reports)
+    assert expected in title
+    assert reports.by_user.total.cost.display() in title
+    if period == "this-month":  # October had one email; November costs more
+        october = build_report(store, PRICES, chosen.previous(), "user").total.cost_nano_usd
+        assert reports.previous_nano_usd == october > 0
+        change = (reports.by_user.total.cost_nano_usd - october) / october
+        assert f"{change:+.0%} on October 2026" in title
