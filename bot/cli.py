@@ -103,10 +103,10 @@ def draft(request_words: tuple[str, ...], user: str) -> None:
     if route.kind is None:
         raise click.UsageError("Say what to draft, for example: draftbot draft email to Alex …")
     if route.needs_details:
-        command = "draftbot draft"
+        noun = route.kind.noun or wording.NEEDS_DETAILS_NOUN
         example = route.kind.example
         click.echo(
-            wording.NEEDS_DETAILS.format(kind=route.kind.name, command=command, example=example),
+            wording.NEEDS_DETAILS.format(noun=noun, command="draftbot draft", example=example),
             err=True,
         )
         sys.exit(2)

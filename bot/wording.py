@@ -5,12 +5,14 @@ Messages say what happened and what to do next; they never contain raw API error
 
 from __future__ import annotations
 
-WORKING = "Drafting your {kind}…"
+WORKING = "Drafting your {noun}…"
+WORKING_ANY = "Drafting…"  # kinds without a noun (the catch-all)
 
 NEEDS_DETAILS = (
-    "What should the {kind} say? Add a few details after the word, for example:\n"
+    "What should the {noun} say? Add a few details after the word, for example:\n"
     "`{command} {example}`"
 )
+NEEDS_DETAILS_NOUN = "draft"  # for kinds without a noun
 
 TRUNCATED = (
     "This draft was cut off because it reached the length limit for {kind} drafts "

@@ -212,6 +212,8 @@ def test_a_monthly_budget_draws_as_a_line_on_the_top_panel() -> None:
     legend = right.get_legend()
     assert legend is not None and legend.get_texts()[0].get_text() == r"Monthly budget \$25.00"
     assert right.get_xlim()[1] >= 25.0, "the line is inside the panel"
-    assert not cost_chart_figure("November", daily, top_of(daily), "person", NOVEMBER).axes[
-        1
-    ].get_lines()
+    assert (
+        not cost_chart_figure("November", daily, top_of(daily), "person", NOVEMBER)
+        .axes[1]
+        .get_lines()
+    )
