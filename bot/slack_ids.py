@@ -18,7 +18,7 @@ SECTION_LIMIT = 3_000  # a section's mrkdwn text
 PLAIN_INPUT_LIMIT = 3_000  # a plain_text_input's value (the Edit form)
 BLOCKS_PER_MESSAGE = 50
 RESPONSE_URL_POSTS = 5  # a response_url takes 5 posts within 30 minutes
-OPTION_LABEL_LIMIT = 75  # a select option's text
+OPTION_LABEL_LIMIT = 75  # a select option's text, and its description
 
 # ------------------------------------------------------------------ ids and mentions
 

@@ -288,8 +288,18 @@ async def test_the_form_for_people_who_dont_type_commands(
     view = fake_slack.calls_to("views.open")[0].args["view"]
     view = json.loads(view) if isinstance(view, str) else view
     assert view["callback_id"] == "draft_form"
-    kinds = [o["value"] for o in view["blocks"][0]["element"]["options"]]
+    menu = view["blocks"][0]["element"]
+    kinds = [o["value"] for o in menu["options"]]
     assert {"email", "summary", "code", "message", "general"} <= set(kinds)
+    assert menu["initial_option"]["value"] == "general", "the menu starts at the default kind"
+    for option in menu["options"]:  # whole words, never cut mid-phrase
+        description = option["description"]["text"]
+        kind = bot.services.library.find(option["value"])
+        assert kind is not None
+        assert description == kind.description or (
+            description.endswith("…") and kind.description.startswith(description[:-1].rstrip())
+        )
+        assert len(description) <= 75 and not description[:-1].endswith(" ")
 
     def values(details: str) -> dict:
         return {

@@ -1711,11 +1711,26 @@ def _block_errors(blocks: Any, max_blocks: int, pointer: str = "/blocks") -> lis
                     errors.append(f"must be less than 256 characters [json-pointer:{ep}/action_id]")
                 if el.get("type") == "button" and _text_len(el.get("text")) > 75:
                     errors.append(f"must be less than 76 characters [json-pointer:{ep}/text/text]")
+        for key in ("element", "accessory"):
+            element = block.get(key)
+            if isinstance(element, dict):
+                errors.extend(_option_errors(element, f"{p}/{key}"))
     if markdown_total > 12000:
         errors.append(
             "markdown blocks must be less than 12001 characters in total "
             f"(got {markdown_total}) [json-pointer:{pointer}]"
         )
+    return errors
+
+
+def _option_errors(element: dict[str, Any], pointer: str) -> list[str]:
+    """A select's options: text and description each at most 75 characters, as Slack checks."""
+    errors = []
+    for i, option in enumerate(element.get("options") or []):
+        for field in ("text", "description"):
+            if isinstance(option, dict) and _text_len(option.get(field)) > 75:
+                where = f"{pointer}/options/{i}/{field}/text"
+                errors.append(f"must be less than 76 characters [json-pointer:{where}]")
     return errors
 
 
