@@ -1727,9 +1727,9 @@ def _option_errors(element: dict[str, Any], pointer: str) -> list[str]:
     """A select's options: text and description each at most 75 characters, as Slack checks."""
     errors = []
     for i, option in enumerate(element.get("options") or []):
-        for field in ("text", "description"):
-            if isinstance(option, dict) and _text_len(option.get(field)) > 75:
-                where = f"{pointer}/options/{i}/{field}/text"
+        for part in ("text", "description"):
+            if isinstance(option, dict) and _text_len(option.get(part)) > 75:
+                where = f"{pointer}/options/{i}/{part}/text"
                 errors.append(f"must be less than 76 characters [json-pointer:{where}]")
     return errors
 
