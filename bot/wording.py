@@ -324,3 +324,8 @@ DATABASE_BUSY = (
     "Draftbot's database is busy or not answering just now, so that didn't go through. "
     "Please try again in a minute; if it keeps happening, tell your Draftbot admin."
 )
+
+
+def counted(number: int, one: str, many: str) -> str:
+    """ "1 draft", "3 drafts", "1 person", "2 people": a count with its noun, for Slack."""
+    return f"{number:,} {one if number == 1 else many}"

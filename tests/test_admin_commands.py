@@ -48,7 +48,7 @@ async def test_admin_report_summary_and_files_in_their_dm(
     posted = await reply_to(fake_slack, reply.response_url)
 
     text = str(posted["blocks"])
-    assert "*2* drafts by *2* people" in text and "$2.50" in text
+    assert "*2 drafts* by *2 people*" in text and "$2.50" in text
     assert "1. Alex Chen: $2.00" in text  # display name from users.info
     assert "The chart and the CSV are in your direct messages" in text
 
