@@ -20,6 +20,7 @@ from bot.logs import setup_logging
 from bot.pricing import Cost, load_price_table, parse_usd
 from bot.prompts import load_prompts
 from bot.reports import GROUPINGS, PERIOD_NAMES, PeriodError, dates_period, named_period
+from bot.slack_ids import CHANNEL_ID
 from bot.storage import open_store
 from bot.storage.records import GroupBy
 
@@ -201,6 +202,11 @@ def report(
     settings = _settings_or_exit(need_slack=bool(post_to), need_anthropic=False)
     if period and (since or until):
         raise click.UsageError("Use either --period or --since/--until, not both.")
+    if post_to and not CHANNEL_ID.fullmatch(post_to):
+        raise click.UsageError(
+            f"--post-to needs a channel ID such as C0123ABCD, not {post_to!r}: in Slack, open "
+            "the channel's name → About, and copy the Channel ID at the bottom."
+        )
     if output_format == "png" and not output:
         raise click.UsageError("--format png needs --output FILE (a PNG is not for the terminal).")
     try:

@@ -191,3 +191,12 @@ def test_a_database_without_usage_says_so_and_where(report_env: dict, tmp_path: 
     json.loads(result.stdout)  # the JSON itself stays parseable
     busy = CliRunner().invoke(cli, ["report"], env=report_env)
     assert "No usage has been recorded" not in busy.output
+
+
+def test_post_to_a_channel_name_is_refused_before_anything_is_sent(
+    report_env: dict, fake_slack: FakeSlack
+) -> None:
+    result = CliRunner().invoke(cli, ["report", "--post-to", "general"], env=report_env)
+    assert result.exit_code == 2
+    assert "--post-to needs a channel ID such as C0123ABCD, not 'general'" in result.output
+    assert fake_slack.calls_to("chat.postMessage") == [] and fake_slack.uploads == []
