@@ -85,9 +85,15 @@ HELP_OUTRO = (
 )
 
 OVER_BUDGET = (
-    "You've used {spent} of your {limit} Draftbot budget for {month}, so Draftbot didn't "
-    "start this draft. Your budget starts again on {resets_on}. If you need more before "
-    "then, ask {admins}."
+    "Draftbot didn't start this draft because it could cost up to {needed}, and you have "
+    "{left} left of your {limit} Draftbot budget for {month} (before a draft starts, Draftbot "
+    "sets aside the most it could cost). Your budget starts again on {resets_on}. If you need "
+    "more before then, ask {admins}."
+)
+OVER_BUDGET_USED_UP = (
+    "You've used all of your {limit} Draftbot budget for {month} ({spent}), so Draftbot "
+    "didn't start this draft. Your budget starts again on {resets_on}. If you need more "
+    "before then, ask {admins}."
 )
 
 BUDGET_NOTICE = (
