@@ -14,6 +14,9 @@ from bot.usage import TokenUsage
 DEFAULT_PRICES_FILE = Path(__file__).parent / "data" / "prices.toml"
 _PER_MILLION = Decimal(1_000_000)
 _NANO = Decimal("0.000000001")
+# The largest amount `parse_usd` accepts (a monthly budget of a million dollars is already
+# absurd, and amounts stay far inside the 64-bit nano-dollar columns of the database).
+MAX_USD = Decimal(1_000_000)
 
 
 class PriceFileError(SetupError):
