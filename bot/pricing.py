@@ -126,12 +126,13 @@ class PriceTable:
 
 
 def parse_usd(text: str) -> Decimal | None:
-    """A non-negative dollar amount as people type it ("25", "$12.50"); None if it is not one."""
+    """A dollar amount as people type it ("25", "$12.50"), from $0 to MAX_USD; None if it is
+    not one ("lots", "NaN", "-5", "1e400")."""
     try:
         amount = Decimal(text.strip().removeprefix("$"))
     except ArithmeticError:
         return None
-    return amount if amount.is_finite() and amount >= 0 else None
+    return amount if amount.is_finite() and 0 <= amount <= MAX_USD else None
 
 
 def load_price_table(path: Path | None = None) -> PriceTable:

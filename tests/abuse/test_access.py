@@ -224,7 +224,7 @@ async def test_a_person_removed_from_the_channel_cannot_post_their_draft_there(
     values = {"text": {"value": {"type": "plain_text_input", "value": "Edited rota note."}}}
     _, body = await bot.interact(view_submission("draft_edit_modal", metadata, values))
     assert body["response_action"] == "errors"
-    assert "not in <#C0TEAM> any more" in json.dumps(body["errors"])
+    assert "not in #C0TEAM any more" in json.dumps(body["errors"])  # plain text in forms
     assert fake_slack.calls_to("chat.postMessage") == []
 
     # Back in the channel, the same draft posts.
@@ -233,3 +233,18 @@ async def test_a_person_removed_from_the_channel_cannot_post_their_draft_there(
     *_, done = await responses(fake_slack, url, 2)
     assert done["text"] == wording.POSTED.format(channel="C0TEAM")
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+async def test_a_private_channel_the_bot_is_not_in_asks_for_an_invitation_not_membership(
+    bot: RunningBot, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_channel("G0HIDDEN", "hidden", is_private=True, is_member=False)
+    reply = await bot.slash("message to the team about the new rota", channel_id="G0HIDDEN")
+    [preview] = await responses(fake_slack, reply.response_url, 1)
+    url = fake_slack.new_response_url()
+    await bot.interact(button("post", draft_id_of(preview), url))
+    [note] = await responses(fake_slack, url, 1)
+    # Slack will not list the members of a private channel Draftbot is not in: the person
+    # is told to invite Draftbot, and nothing is posted.
+    assert note["text"] == wording.CANNOT_POST_NOT_IN_CHANNEL.format(channel="G0HIDDEN")
+    assert fake_slack.calls_to("chat.postMessage") == []

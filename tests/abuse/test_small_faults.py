@@ -23,10 +23,8 @@ from tests.test_summaries import seed_thread, shortcut
 LINK = "<https://acme.slack.com/archives/C0PROJ/p1700000000000100>"
 
 
-async def responses(
-    fake_slack: FakeSlack, url: str, n: int, timeout: float = 10.0
-) -> list[dict[str, Any]]:
-    return await asyncio.to_thread(fake_slack.wait_for_responses, url, n, timeout)
+async def responses(fake_slack: FakeSlack, url: str, n: int) -> list[dict[str, Any]]:
+    return await asyncio.to_thread(fake_slack.wait_for_responses, url, n, 10.0)
 
 
 async def drafted(bot: RunningBot, fake_slack: FakeSlack, channel: str = "C0001") -> str:

@@ -1364,9 +1364,13 @@ class FakeSlack:
             info["connected_team_ids"] = [self.team_id, *shared_with]
         return info
 
+    def _hidden_from_bot(self, channel: str) -> bool:
+        """A private channel the bot is not in: Slack answers as if it did not exist."""
+        return channel in self.channels_without_bot and self._channel_kind(channel) == "groups"
+
     def _api_conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")
-        if not channel:
+        if not channel or self._hidden_from_bot(channel):
             return {"ok": False, "error": "channel_not_found"}
         members = sorted(self.channel_members.get(channel, {"U0001"}))
         start = int(str(args.get("cursor") or "0") or 0)
@@ -1381,7 +1385,7 @@ class FakeSlack:
 
     def _api_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")
-        if not channel:
+        if not channel or self._hidden_from_bot(channel):
             return {"ok": False, "error": "channel_not_found"}
         return {"ok": True, "channel": self._channel_info(channel)}
 
