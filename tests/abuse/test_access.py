@@ -101,6 +101,32 @@ async def test_a_guest_in_the_channel_gets_the_summary(
     assert "The vendor moved delivery to Tuesday." in json.dumps(request.body)
 
 
+async def test_a_guest_asking_in_the_messages_tab_is_refused_the_same_way(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    seed_thread(fake_slack, channel=PUBLIC)
+    fake_slack.add_user("U0GUEST", "guest", guest="single")
+    fake_slack.channel_members[PUBLIC] = {"U0PRIYA", "U0TOM"}
+    event = {
+        "type": "message",
+        "channel": "D0GUEST",
+        "channel_type": "im",
+        "user": "U0GUEST",
+        "text": f"summary {link_to(PUBLIC)}",
+        "ts": "1700000001.000100",
+        "team": "T0001",
+    }
+    assert await bot.event(event) == 200
+    refusal = wording.CANNOT_SEE_AS_GUEST.format(channel=PUBLIC)
+
+    def told(fake: FakeSlack) -> bool:
+        return any(refusal in json.dumps(call.args) for call in fake.calls)
+
+    assert await fake_slack.wait_for_async(told, 10.0)
+    assert fake_slack.calls_to("conversations.replies") == []
+    assert fake_anthropic.message_requests() == []
+
+
 async def test_a_full_member_of_the_workspace_still_reads_public_channels_they_are_not_in(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
