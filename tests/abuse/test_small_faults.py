@@ -135,3 +135,19 @@ async def test_reading_a_thread_rate_limited_three_times_says_slack_is_busy(
     _, said = await responses(fake_slack, url, 2)
     assert said["text"] == wording.SLACK_BUSY
     assert fake_anthropic.message_requests() == []
+
+
+async def test_a_budget_the_database_cannot_store_is_answered_not_silence(
+    bot: RunningBot, fake_slack: FakeSlack
+) -> None:
+    store = bot.services.store
+    with store.lock:  # type: ignore[attr-defined]
+        store.db.execute("pragma query_only = 1")  # type: ignore[attr-defined]
+    try:
+        reply = await bot.slash("budget <@U0ALEX|alex> 25", user_id="UADMIN1")
+        [posted] = await responses(fake_slack, reply.response_url, 1)
+    finally:
+        with store.lock:  # type: ignore[attr-defined]
+            store.db.execute("pragma query_only = 0")  # type: ignore[attr-defined]
+    assert posted["text"] == wording.DATABASE_BUSY
+    assert store.budget_override("U0ALEX") is None
