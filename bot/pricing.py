@@ -135,6 +135,11 @@ def parse_usd(text: str) -> Decimal | None:
     return amount if amount.is_finite() and 0 <= amount <= MAX_USD else None
 
 
+def usd_bounds() -> tuple[str, str]:
+    """The smallest and largest amounts `parse_usd` accepts, for messages: ("$0.00", …)."""
+    return format_usd(0), Cost(MAX_USD).display()
+
+
 def load_price_table(path: Path | None = None) -> PriceTable:
     """Read prices from a TOML or JSON file (`{"models": {"<id>": {"input": "3.00", …}}}`)."""
     path = path or DEFAULT_PRICES_FILE

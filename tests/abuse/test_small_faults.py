@@ -8,15 +8,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot import wording
-from bot.pricing import MAX_USD, Cost, format_usd
+from bot.config import ConfigError, load_settings
+from bot.pricing import usd_bounds
 from tests.conftest import RunningBot
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.slack import FakeSlack
+from tests.test_cli import pythonpath, run
 from tests.test_previews import button, draft_id_of
 from tests.test_summaries import seed_thread, shortcut
 
@@ -95,12 +98,29 @@ async def test_an_absurd_budget_gets_a_plain_refusal_with_the_allowed_range(
 ) -> None:
     reply = await bot.slash(f"budget <@U0ALEX|alex> {amount}", user_id="UADMIN1")
     [posted] = await responses(fake_slack, reply.response_url, 1)
+    lowest, highest = usd_bounds()
     assert posted["text"] == wording.BUDGET_BAD_AMOUNT.format(
-        lowest=format_usd(0), highest=Cost(MAX_USD).display(), command="/draft"
+        lowest=lowest, highest=highest, command="/draft"
     )
     assert "$1,000,000.00" in posted["text"]
     assert bot.services.store.budget_override("U0ALEX") is None
     no_tracebacks(caplog)
+
+
+def test_the_cli_refuses_an_absurd_budget_in_a_sentence(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    result = run(["budget", "set", "U0ALEX", "1e400"], {**env, **pythonpath()}, tmp_path)
+    assert result.returncode == 2
+    assert "from $0.00 to $1,000,000.00, not '1e400'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_absurd_default_budget_setting_is_named_at_start(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**env, "DRAFTBOT_USER_MONTHLY_BUDGET_USD": "1e400"})
+    report = caught.value.report()
+    assert "DRAFTBOT_USER_MONTHLY_BUDGET_USD" in report and "$1,000,000.00" in report
 
 
 async def test_the_largest_allowed_budget_is_set(bot: RunningBot, fake_slack: FakeSlack) -> None:
