@@ -218,8 +218,8 @@ CANNOT_CHECK_ACCESS = (
 )
 
 POST_NO_LONGER_A_MEMBER = (
-    "You're not in <#{channel}> any more, so Draftbot didn't post this draft there. Join "
-    "<#{channel}> again and click *Post to channel*, or copy the draft above."
+    "You're not a member of <#{channel}> now, so Draftbot didn't post this draft there. Join "
+    "<#{channel}> and click *Post to channel* again, or copy the draft above."
 )
 
 POST_NOT_A_MEMBER = (

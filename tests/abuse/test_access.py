@@ -250,7 +250,7 @@ async def test_a_person_removed_from_the_channel_cannot_post_their_draft_there(
     values = {"text": {"value": {"type": "plain_text_input", "value": "Edited rota note."}}}
     _, body = await bot.interact(view_submission("draft_edit_modal", metadata, values))
     assert body["response_action"] == "errors"
-    assert "not in #C0TEAM any more" in json.dumps(body["errors"])  # plain text in forms
+    assert "not a member of #C0TEAM now" in json.dumps(body["errors"])  # plain text in forms
     assert fake_slack.calls_to("chat.postMessage") == []
 
     # Back in the channel, the same draft posts.
