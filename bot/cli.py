@@ -17,7 +17,7 @@ from bot.cli_report import report_output
 from bot.config import ConfigError, Settings, load_settings
 from bot.errors import SetupError
 from bot.logs import setup_logging
-from bot.pricing import Cost, load_price_table, parse_usd
+from bot.pricing import Cost, load_price_table, parse_usd, usd_bounds
 from bot.prompts import load_prompts
 from bot.reports import GROUPINGS, PERIOD_NAMES, PeriodError, dates_period, named_period
 from bot.slack_ids import CHANNEL_ID
@@ -252,7 +252,10 @@ def budget_set(user_id: str, usd: str) -> None:
     """
     amount = parse_usd(usd)
     if amount is None:
-        raise click.UsageError(f"USD must be an amount such as 25 or 12.50, not {usd!r}.")
+        lowest, highest = usd_bounds()
+        raise click.UsageError(
+            f"USD must be an amount such as 25 or 12.50, from {lowest} to {highest}, not {usd!r}."
+        )
     budgets = _budgets()
     budgets.set_limit(user_id, amount, set_by="cli")
     status = budgets.status(user_id)

@@ -130,6 +130,12 @@ BUDGET_USAGE = (
     "`{command} budget @person none` removes their own limit."
 )
 
+BUDGET_BAD_AMOUNT = (
+    "Draftbot can't use that as a monthly budget. Give an amount in US dollars from {lowest} "
+    "to {highest}, for example `{command} budget @person 25`, or `none` to remove their own "
+    "limit."
+)
+
 BUDGET_SET = "{user}'s monthly Draftbot budget is now {limit}. They have used {spent} in {month}."
 
 BUDGET_REMOVED = "{user} no longer has their own budget; the default applies ({default})."
@@ -201,6 +207,27 @@ QUEUED = (
 CANNOT_SEE_CONVERSATION = (
     "Draftbot can only read conversations you can see yourself, and <#{channel}> is a private "
     "conversation you're not in. Ask someone in it to run the summary, or paste the text."
+)
+
+CANNOT_SEE_AS_GUEST = (
+    "Guests, and people from other organizations, can only have Draftbot read conversations "
+    "they're in, and you're not in <#{channel}>. Ask someone in it to run the summary, or "
+    "paste the text."
+)
+
+CANNOT_SEE_SHARED = (
+    "<#{channel}> is shared with another organization, so Draftbot reads it only for people "
+    "in it, and you're not. Join it first, or ask someone in it to run the summary."
+)
+
+CANNOT_CHECK_ACCESS = (
+    "Draftbot couldn't check with Slack that you can see <#{channel}>, so it didn't read it. "
+    "Please try again in a minute."
+)
+
+POST_NO_LONGER_A_MEMBER = (
+    "You're not a member of <#{channel}> now, so Draftbot didn't post this draft there. Join "
+    "<#{channel}> and click *Post to channel* again, or copy the draft above."
 )
 
 POST_NOT_A_MEMBER = (
@@ -324,6 +351,11 @@ DATABASE_DOWN = (
     "Draftbot can't record what drafts cost right now (its database isn't answering), so it "
     "isn't starting new drafts until that's fixed. Please try again later, and tell your "
     "Draftbot admin if it keeps happening."
+)
+
+SLACK_BUSY = (
+    "Slack is busy right now and asked Draftbot to slow down, so that didn't go through. "
+    "Please try again in a minute."
 )
 
 DATABASE_BUSY = (
