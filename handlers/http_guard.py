@@ -122,19 +122,17 @@ class RequestGuard:
     async def handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method != "POST" or request.path != self._path:
             return await handler(request)
-        refusal = await self._check(request)
-        if refusal is not None:
+        verdict = await self._check(request)
+        if isinstance(verdict, Refusal):
             self._log.log(
-                refusal.level,
-                refusal.kind,
-                f"refused a request to {self._path}: {refusal.reason}",
-                {"status": refusal.status},
+                verdict.level,
+                verdict.kind,
+                f"refused a request to {self._path}: {verdict.reason}",
+                {"status": verdict.status},
             )
-            error = "invalid request" if refusal.status == 401 else "bad request"
-            return web.json_response({"error": error}, status=refusal.status)
-        if not self._seen.first_time(
-            request.headers["X-Slack-Signature"], int(request.headers["X-Slack-Request-Timestamp"])
-        ):
+            error = "invalid request" if verdict.status == 401 else "bad request"
+            return web.json_response({"error": error}, status=verdict.status)
+        if verdict is not None and not self._seen.first_time(*verdict):
             self._log.log(
                 logging.INFO,
                 "replay",
@@ -143,7 +141,9 @@ class RequestGuard:
             return web.Response(status=200)
         return await handler(request)
 
-    async def _check(self, request: web.Request) -> Refusal | None:
+    async def _check(self, request: web.Request) -> Refusal | tuple[str, int] | None:
+        """A refusal, or the signature and timestamp of a request Bolt may have (None for
+        Slack's SSL check, which carries no signature)."""
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
@@ -170,7 +170,7 @@ class RequestGuard:
             )
         except Exception:
             return MALFORMED
-        return None if isinstance(parsed.body, dict) else MALFORMED
+        return (signature, int(timestamp)) if isinstance(parsed.body, dict) else MALFORMED
 
 
 class _Clock(Clock):

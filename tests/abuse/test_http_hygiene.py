@@ -5,6 +5,7 @@ or response_url; and `draftbot serve` starts without a warning. Real processes, 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -20,7 +21,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import SIGNING_SECRET
+from bot.logs import ThrottledLog
+from tests.conftest import SIGNING_SECRET, RunningBot
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.signing import interactive_body, sign_request, slash_command_body
 from tests.fakes.slack import FakeSlack
@@ -222,3 +224,52 @@ def test_a_flood_of_malformed_requests_gets_4xx_and_a_few_short_lines(
     for leak in ("SECRET-REQUEST-TEXT", SECRET_USER, response_url):
         assert leak not in log
     assert len(fake_anthropic.message_requests()) == 1  # only the good request drafted
+
+
+@pytest.fixture
+def root_logs_everything(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """The root logger at DEBUG before the app is built (Bolt's loggers copied the root's
+    level when they were made, so this is what made INFO logging print request bodies)."""
+    caplog.set_level(logging.DEBUG)
+    return caplog
+
+
+async def test_bolt_logs_nothing_below_warning_whatever_the_root_level(
+    root_logs_everything: pytest.LogCaptureFixture,
+    bot: RunningBot,
+    fake_anthropic: FakeAnthropic,
+    fake_slack: FakeSlack,
+) -> None:
+    reply = await bot.slash(SECRET_TEXT, user_id=SECRET_USER)
+    await fake_slack.wait_for_responses_async(reply.response_url, 1, 10.0)
+    bolt = [r for r in root_logs_everything.records if f"{os.sep}slack_bolt{os.sep}" in r.pathname]
+    assert [(r.levelname, r.getMessage()[:80]) for r in bolt if r.levelno < logging.WARNING] == []
+    assert not any(SECRET_TEXT in r.getMessage() or SECRET_USER in r.getMessage() for r in bolt)
+
+
+def test_a_flood_of_one_kind_is_one_line_a_minute_then_a_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [1000.0]
+    throttled = ThrottledLog(logging.getLogger("tests.flood"), every=60, clock=lambda: now[0])
+    with caplog.at_level(logging.INFO, logger="tests.flood"):
+        for _ in range(100):
+            throttled.log(logging.WARNING, "bad_signature", "refused a request: bad signature")
+            throttled.log(logging.INFO, "unsigned", "refused a request: unsigned")
+            now[0] += 0.5  # 100 of each in 50 s
+        now[0] += 11
+        throttled.log(logging.WARNING, "bad_signature", "refused a request: bad signature")
+    assert caplog.messages == [
+        "refused a request: bad signature",
+        "refused a request: unsigned",
+        "refused a request: bad signature (and 99 more like it in the last 61 s)",
+    ]
+    assert caplog.records[-1].fields == {"event": "bad_signature", "left_out": 99}  # type: ignore[attr-defined]
+
+
+async def test_slacks_ssl_check_still_gets_its_answer(bot: RunningBot) -> None:
+    body = b"ssl_check=1&token=legacy-verification-token"
+    async with bot.session.post(
+        f"{bot.url}/slack/events", data=body, headers={"Content-Type": FORM}
+    ) as response:
+        assert response.status == 200
