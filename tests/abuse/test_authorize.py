@@ -121,3 +121,28 @@ async def test_a_refused_token_tells_the_person_plainly(
     assert reply.body["text"] == wording.SLACK_TOKEN_REFUSED
     assert fake_anthropic.message_requests() == []
     assert len(fake_slack.calls_to("auth.test")) == 1  # a refusal is not retried
+
+
+async def test_a_click_while_slack_is_down_is_answered_at_its_response_url(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_slack.set_method_handler("auth.test", failing_auth_test({"down": True}))
+    url = fake_slack.new_response_url()
+    status, _ = await bot.interact(
+        {
+            "type": "block_actions",
+            "user": {"id": "U0001", "username": "alex", "team_id": "T0001"},
+            "team": {"id": "T0001", "domain": "acme"},
+            "channel": {"id": "C0001", "name": "general"},
+            "trigger_id": "9.9.down",
+            "response_url": url,
+            "actions": [
+                {"action_id": "draft_shorter", "block_id": "draft_actions", "value": "d" * 16}
+            ],
+        }
+    )
+    assert status == 200
+    [note] = await fake_slack.wait_for_responses_async(url, 1, 10.0)
+    assert note["text"] == wording.SLACK_UNREACHABLE
+    assert note["replace_original"] is False  # the draft above it stays
+    assert fake_anthropic.message_requests() == []
