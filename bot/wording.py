@@ -65,6 +65,17 @@ UNEXPECTED = (
 
 REFERENCE = "Reference for your admin: `{reference}`"
 
+# Before any request runs, Draftbot checks (once, shared) that Slack accepts its bot token.
+SLACK_UNREACHABLE = (
+    "Draftbot couldn't reach Slack just now, so your request didn't start. "
+    "Please try again in a minute."
+)
+
+SLACK_TOKEN_REFUSED = (
+    "Slack no longer accepts Draftbot's token (the app may have been removed from this "
+    "workspace), so your request didn't start. Please ask your Slack admin to reinstall Draftbot."
+)
+
 SENT_AS_FILE = (
     "This draft is too long for Slack messages, so the full text is in a file in your "
     "direct messages with Draftbot. Here is the beginning:"

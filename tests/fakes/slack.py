@@ -171,6 +171,7 @@ class FakeSlack:
             self._calls: list[SlackCall] = []
             self._failures: dict[str, list[_Failure]] = {}
             self._drops: dict[str, list[_Drop]] = {}
+            self._latency: dict[str, float] = {}
             self._method_handlers: dict[str, MethodHandler] = {}
             self._response_urls: dict[str, list[dict[str, Any]]] = {}
             self._response_log: list[tuple[str, dict[str, Any]]] = []
@@ -535,6 +536,12 @@ class FakeSlack:
         """
         with self._lock:
             self._drops.setdefault(method, []).append(_Drop(times, dict(match or {})))
+
+    def set_latency(self, method: str, seconds: float) -> None:
+        """Answer ``method`` after ``seconds``, as real Slack takes a while (auth.test: about
+        0.1-0.3 s); other requests are served meanwhile. ``reset()`` clears it."""
+        with self._lock:
+            self._latency[method] = seconds
 
     def _take_drop(self, method: str, args: Mapping[str, Any]) -> bool:
         for drop in self._drops.get(method, []):
@@ -916,6 +923,10 @@ class FakeSlack:
         call = SlackCall(method=method, args=args, headers=headers, received_at=time.monotonic())
         with self._lock:
             self._calls.append(call)
+            latency = self._latency.get(method, 0.0)
+        if latency:
+            await asyncio.sleep(latency)
+        with self._lock:
             dropped = self._take_drop(method, args)
             if not dropped:
                 status, body, extra_headers = self._dispatch(method, args, headers)
