@@ -66,7 +66,7 @@ def preview_actions(draft: Draft) -> Block:
             ],
         }
     )
-    if len(draft.text) <= PLAIN_INPUT_LIMIT:
+    if len(safe_draft(draft.text, draft.request.text)) <= PLAIN_INPUT_LIMIT:  # as Edit shows it
         elements.append(button("edit", wording.LABEL_EDIT))
     elements.append(button("discard", wording.LABEL_DISCARD, "danger"))
     return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": elements}

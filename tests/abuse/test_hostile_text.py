@@ -233,6 +233,18 @@ async def test_an_edited_draft_is_posted_under_the_same_rules(
     assert "paypal.com (evil.example)" in markdown_of(post.args)
 
 
+async def test_the_edit_form_starts_from_the_draft_the_person_saw(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(text=HOSTILE_DRAFT)
+    draft_id, preview = await start(bot, fake_slack)
+    await bot.interact(button("edit", draft_id, fake_slack.new_response_url()))
+    await asyncio.to_thread(fake_slack.wait_for, lambda f: f.calls_to("views.open"), 5.0)
+    view = fake_slack.calls_to("views.open")[0].args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["blocks"][0]["element"]["initial_value"] == markdown_of(preview)
+
+
 async def test_the_messages_tab_stream_shows_the_same_safe_draft(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
