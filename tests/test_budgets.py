@@ -53,8 +53,8 @@ async def test_over_budget_stops_before_the_model_is_called(
     [posted] = await asyncio.to_thread(fake_slack.wait_for_responses, reply.response_url, 1, 5.0)
     # Why: the most this draft could cost (its worst case) is more than what is left.
     why = re.search(
-        r"didn't start this draft because it could cost up to \$([\d.]+), and you have \$0\.01 left of your \$1\.00 "
-        r"Draftbot budget",
+        r"didn't start this draft because it could cost up to \$([\d.]+), and you have "
+        r"\$0\.01 left of your \$1\.00 Draftbot budget",
         posted["text"],
     )
     assert why is not None, posted["text"]
