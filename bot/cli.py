@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
@@ -13,7 +12,7 @@ from click_default_group import DefaultGroup
 
 from bot import wording
 from bot.budgets import Budgets
-from bot.cli_report import report_output
+from bot.cli_report import check_output, report_output, write_output
 from bot.config import ConfigError, Settings, load_settings
 from bot.errors import SetupError
 from bot.logs import setup_logging
@@ -170,6 +169,9 @@ def kinds() -> None:
     "--wide", is_flag=True, help="Table: every column (tokens, cut off, first token), unfitted."
 )
 @click.option(
+    "--force", is_flag=True, help="Replace the --output FILE if it exists (never the database)."
+)
+@click.option(
     "--post-to",
     metavar="CHANNEL_ID",
     help="Post the summary and chart to this Slack channel (needs SLACK_BOT_TOKEN).",
@@ -182,6 +184,7 @@ def report(
     output_format: str,
     output: str | None,
     wide: bool,
+    force: bool,
     post_to: str | None,
 ) -> None:
     """Usage and cost per person, kind, day or model, from the usage log.
@@ -215,11 +218,13 @@ def report(
         )
     except PeriodError as error:
         raise click.UsageError(str(error)) from error
+    if output:
+        check_output(settings, output, force=force)
     data = _or_exit(lambda: report_output(settings, chosen, group_by, output_format, post_to, wide))
     if data is None:
         return
     if output:
-        Path(output).write_bytes(data if isinstance(data, bytes) else data.encode())
+        write_output(output, data if isinstance(data, bytes) else data.encode(), force=force)
         click.echo(f"Wrote {output}.", err=True)
     else:
         click.echo(data, nl=False)
