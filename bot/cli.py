@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from click_default_group import DefaultGroup
 
 from bot import wording
-from bot.budgets import Budgets
+from bot.cli_common import or_exit as _or_exit
+from bot.cli_common import settings_or_exit as _settings_or_exit
 from bot.cli_report import check_output, report_output, write_output
-from bot.config import ConfigError, Settings, load_settings
-from bot.errors import SetupError
 from bot.logs import setup_logging
-from bot.pricing import Cost, load_price_table, parse_usd, usd_bounds
 from bot.prompts import load_prompts
 from bot.reports import GROUPINGS, PERIOD_NAMES, PeriodError, dates_period, named_period
 from bot.slack_ids import CHANNEL_ID
-from bot.storage import open_store
 from bot.storage.records import GroupBy
 
 # Slow to import, so loaded by the commands that need them: the Anthropic SDK (through
@@ -230,108 +226,6 @@ def report(
         click.echo(data, nl=False)
 
 
-@cli.group()
-def budget() -> None:
-    """Monthly budgets per person, in US dollars.
-
-    The default for everyone is DRAFTBOT_USER_MONTHLY_BUDGET_USD (unset: no limit);
-    these commands set or remove a person's own limit.
-
-    \b
-    Examples:
-      draftbot budget set U012AB3CD 25
-      draftbot budget unset U012AB3CD
-      draftbot budget list
-    """
-
-
-@budget.command("set")
-@click.argument("user_id")
-@click.argument("usd")
-def budget_set(user_id: str, usd: str) -> None:
-    """Give USER_ID a monthly budget of USD dollars.
-
-    \b
-    Example:
-      draftbot budget set U012AB3CD 25
-    """
-    amount = parse_usd(usd)
-    if amount is None:
-        lowest, highest = usd_bounds()
-        raise click.UsageError(
-            f"USD must be an amount such as 25 or 12.50, from {lowest} to {highest}, not {usd!r}."
-        )
-    budgets = _budgets()
-    budgets.set_limit(user_id, amount, set_by="cli")
-    status = budgets.status(user_id)
-    click.echo(
-        f"{user_id}: {Cost(amount).display()} a month; used {status.spent.display()} "
-        f"in {status.month.start:%B %Y}."
-    )
-
-
-@budget.command("unset")
-@click.argument("user_id")
-def budget_unset(user_id: str) -> None:
-    """Remove USER_ID's own budget, so the default applies again.
-
-    \b
-    Example:
-      draftbot budget unset U012AB3CD
-    """
-    budgets = _budgets()
-    removed = budgets.store.remove_budget(user_id)
-    default = budgets.status(user_id).limit
-    click.echo(
-        f"{user_id}: {'own budget removed' if removed else 'had no budget of their own'}; "
-        f"the default applies ({default.display() if default else 'no limit'})."
-    )
-
-
-@budget.command("list")
-def budget_list() -> None:
-    """People with their own budget, and what they have used this month.
-
-    \b
-    Example:
-      draftbot budget list
-    """
-    from bot.tables import Column, render_table
-
-    budgets = _budgets()
-    default = budgets.default_nano_usd
-    click.echo(
-        "Default monthly budget: "
-        + (Cost.from_nano_usd(default).display() if default is not None else "no limit")
-    )
-    rows = []
-    for row in budgets.store.budget_overrides():
-        status = budgets.status(row["user_id"])
-        rows.append(
-            [
-                row["user_id"],
-                Cost.from_nano_usd(row["monthly_nano_usd"]).display(),
-                status.spent.display(),
-                f"{status.used_fraction:.0%}",
-                row["set_by"],
-                row["set_at"][:10],
-            ]
-        )
-    if rows:
-        headings = ("Budget", "Used this month", "Used %", "Set by", "On")
-        columns = [Column("Person", numeric=False), *map(Column, headings)]
-        click.echo(render_table(columns, rows))
-    else:
-        click.echo("Nobody has a budget of their own.")
-
-
-def _budgets() -> Budgets:
-    settings = _settings_or_exit(need_slack=False, need_anthropic=False)
-    store = _or_exit(lambda: open_store(settings.database_url))
-    prices = _or_exit(lambda: load_price_table(settings.prices_file))
-    return Budgets(store, prices, settings.user_monthly_budget_usd)
-
-
 @cli.command()
 def doctor() -> None:
     """Check settings, Slack, Anthropic, prompts and the database; say how to fix problems.
@@ -363,29 +257,11 @@ def _usage_line(draft: Draft) -> str:
     )
 
 
-def _settings_or_exit(*, need_slack: bool, need_anthropic: bool = True) -> Settings:
-    try:
-        return load_settings(need_slack=need_slack, need_anthropic=need_anthropic)
-    except ConfigError as error:
-        click.echo(error.report(), err=True)
-        sys.exit(2)
-
-
-def _or_exit(build: Callable[[], T]) -> T:
-    try:
-        return build()
-    except SetupError as error:
-        _fail(str(error))
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"Draftbot cannot start: {message}", err=True)
-    sys.exit(2)
-
-
-# In a module of its own, as this one is at its size limit; imported here to register it.
+# In modules of their own, as this one is at its size limit; imported here to register them.
+from bot.cli_budget import budget  # noqa: E402
 from bot.cli_purge import purge  # noqa: E402
 
+cli.add_command(budget)
 cli.add_command(purge)
 
 
