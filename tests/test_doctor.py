@@ -324,3 +324,29 @@ async def test_usage_rows_waiting_in_the_journal_are_reported(
     assert failed(checks) == {"Usage journal"}
     assert "holds 2 usage rows the database refused" in checks["Usage journal"].detail
     assert "writes them back by itself" in checks["Usage journal"].fix
+
+
+async def test_an_unreachable_postgresql_is_named_with_its_cause(env: dict[str, str]) -> None:
+    url = "postgresql://draftbot:hunter2-secret@127.0.0.1:9/draftbot"
+    checks, report = await doctor({**env, "DATABASE_URL": url})
+    database = checks["Database"]
+    assert not database.ok
+    assert database.detail == (
+        "Cannot open the PostgreSQL database draftbot on 127.0.0.1:9: connection refused."
+    )
+    assert "hunter2-secret" not in report and "OperationalError" not in report
+
+
+def test_a_wrong_postgresql_password_says_so_without_the_password(postgres_url: str) -> None:
+    from urllib.parse import urlsplit, urlunsplit
+
+    from bot.storage import StorageUnavailable, open_store
+
+    parts = urlsplit(postgres_url)
+    host = f"{parts.hostname}:{parts.port}"
+    wrong = urlunsplit(parts._replace(netloc=f"nobody-here:pw-xyz-123@{host}"))
+    with pytest.raises(StorageUnavailable) as refused:
+        open_store(wrong)
+    message = str(refused.value)
+    assert "nobody-here" in message and "pw-xyz-123" not in message
+    assert "OperationalError" not in message

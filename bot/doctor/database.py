@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from bot.config import Settings
 from bot.doctor.report import Check, not_checked
-from bot.storage import POSTGRES_SCHEMES, open_store
+from bot.storage import POSTGRES_SCHEMES, StorageUnavailable, connection_problem, open_store
 from bot.storage.journal import UsageJournal
 from bot.storage.sqlite import Store
 
@@ -81,10 +81,11 @@ def _postgres_check(url: str) -> Check:
     try:
         store = open_store(url)
     except Exception as error:  # psycopg's errors: connection refused, auth, missing database
+        cause = error.__cause__ if isinstance(error, StorageUnavailable) else error
         return Check(
             DATABASE_CHECK,
             ok=False,
-            detail=f"Cannot open the {shown}: {type(error).__name__}.",
+            detail=f"Cannot open the {shown}: {connection_problem(cause or error, url)}.",
             fix="Check DATABASE_URL (host, port, database name, user and password) and that "
             "the server accepts connections from this machine.",
         )

@@ -107,10 +107,24 @@ def open_store(database_url: str) -> Storage:
         ):
             raise
         raise StorageUnavailable(
-            f"Cannot connect to the PostgreSQL {database_location(database_url)} "
-            f"({type(error).__name__}). Check DATABASE_URL "
+            f"Cannot connect to the PostgreSQL {database_location(database_url)}: "
+            f"{connection_problem(error, database_url)}. Check DATABASE_URL "
             "(host, port, database, user, password) and that the server accepts connections."
         ) from error
+
+
+def connection_problem(error: BaseException, database_url: str) -> str:
+    """What libpq said went wrong ("connection refused", "password authentication failed
+    for user …"), without the password; the error's class name when it said nothing."""
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    cause = first_line.rsplit("failed: ", 1)[-1].removeprefix("FATAL:").strip()
+    cause = " ".join(cause.split())
+    password = urlsplit(database_url).password
+    if password:
+        cause = cause.replace(password, "[hidden]")
+    if not cause:
+        return type(error).__name__
+    return cause[0].lower() + cause[1:]
 
 
 def database_location(database_url: str) -> str:
