@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING, TypeVar
 
@@ -16,6 +17,7 @@ from bot.cli_report import check_output, report_output, write_output
 from bot.logs import setup_logging
 from bot.prompts import load_prompts
 from bot.reports import GROUPINGS, PERIOD_NAMES, PeriodError, dates_period, named_period
+from bot.settings_list import unknown_settings
 from bot.slack_ids import CHANNEL_ID
 from bot.storage.records import GroupBy
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from bot.drafting import Draft
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @click.group(cls=DefaultGroup, default="serve", default_if_no_args=True)
@@ -64,6 +67,8 @@ def serve() -> None:
 
     settings = _settings_or_exit(need_slack=True)
     setup_logging(logging.INFO, settings.log_format)
+    for sentence in unknown_settings(os.environ):  # .env is in os.environ by now
+        log.warning(sentence)
     services = _or_exit(lambda: build_services(settings))
     from handlers.app import serve as serve_slack  # Bolt: loaded only to serve
 

@@ -160,7 +160,13 @@ def test_serve_answers_health_checks_and_slash_commands_then_stops_on_sigterm(
     port = free_port()
     proc = subprocess.Popen(
         [*DRAFTBOT, "serve"],
-        env={"PATH": os.environ["PATH"], **env, **pythonpath(), "PORT": str(port)},
+        env={
+            "PATH": os.environ["PATH"],
+            **env,
+            **pythonpath(),
+            "PORT": str(port),
+            "DRAFTBOT_MODLE": "claude-haiku-4-5",  # a typo: said at start-up, not ignored
+        },
         cwd=tmp_path,
         stderr=subprocess.PIPE,
         text=True,
@@ -191,6 +197,8 @@ def test_serve_answers_health_checks_and_slash_commands_then_stops_on_sigterm(
         _, stderr = proc.communicate(timeout=15)
     assert proc.returncode == 0, stderr
     assert "listening on http://0.0.0.0:" in stderr
+    assert "DRAFTBOT_MODLE is set but is not a Draftbot setting" in stderr
+    assert "Did you mean DRAFTBOT_MODEL?" in stderr
     # Secrets and draft text never reach the log.
     for secret in (env["SLACK_BOT_TOKEN"], env["ANTHROPIC_API_KEY"], env["SLACK_SIGNING_SECRET"]):
         assert secret not in stderr

@@ -350,3 +350,24 @@ def test_a_wrong_postgresql_password_says_so_without_the_password(postgres_url: 
     message = str(refused.value)
     assert "nobody-here" in message and "pw-xyz-123" not in message
     assert "OperationalError" not in message
+
+
+async def test_one_bad_setting_leaves_the_other_checks_judging_their_own(
+    env: dict[str, str],
+) -> None:
+    checks, report = await doctor({**env, "PORT": "abc"})
+    assert failed(checks) == {"Setting PORT"}, report
+    assert "PORT must be a number between 1 and 65535, not 'abc'" in report
+    assert checks["Slack bot token"].ok and not checks["Slack bot token"].warning
+    assert checks["Anthropic API key and model"].ok
+    assert "missing" not in checks["Slack bot token"].detail
+
+
+async def test_a_mistyped_setting_is_pointed_out(env: dict[str, str]) -> None:
+    checks, _ = await doctor({**env, "DRAFTBOT_MODLE": "claude-haiku-4-5"})
+    typo = checks["Unknown settings"]
+    assert typo.ok and typo.warning
+    assert "DRAFTBOT_MODLE is set but is not a Draftbot setting" in typo.detail
+    assert "Did you mean DRAFTBOT_MODEL?" in typo.detail
+    clean, _ = await doctor(env)
+    assert "Unknown settings" not in clean

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from bot.config import DEFAULT_PROMPTS_DIR, ConfigError, Settings, load_settings
 from bot.doctor.report import Check
+from bot.settings_list import unknown_settings
+
+SETTING_NAME = re.compile(r"[A-Z][A-Z0-9_]+(?=[ :])")  # a problem starts with the setting's name
 
 
 def settings_checks(environ: Mapping[str, str] | None) -> tuple[list[Check], Settings | None]:
@@ -20,17 +25,44 @@ def settings_checks(environ: Mapping[str, str] | None) -> tuple[list[Check], Set
         settings = load_settings(environ)
     except ConfigError as error:
         checks = [_settings_problem(problem) for problem in error.problems]
-        try:
-            partial = load_settings(environ, need_slack=False, need_anthropic=False)
-        except ConfigError:
-            partial = None
-        return checks, partial
+        return [*checks, *_unknown_check(environ)], _without(environ, error.problems)
     mode = "Socket Mode" if settings.socket_mode else f"HTTP mode on port {settings.port}"
     detail = (
         f"All settings are present and valid ({mode}; model {settings.model}; "
         f"command {settings.command})."
     )
-    return [Check("Settings", ok=True, detail=detail)], settings
+    return [Check("Settings", ok=True, detail=detail), *_unknown_check(environ)], settings
+
+
+def _without(environ: Mapping[str, str] | None, problems: list[str]) -> Settings | None:
+    """The settings with each one named in `problems` left at its default, so that one bad
+    value (say PORT) does not stop the checks of the others (the tokens, the key)."""
+    env = dict(os.environ if environ is None else environ)  # load_settings read .env already
+    for problem in problems:
+        named = SETTING_NAME.match(problem)
+        if named:
+            env.pop(named.group(0), None)
+    try:
+        return load_settings(env, need_slack=False, need_anthropic=False)
+    except ConfigError:
+        return None
+
+
+def _unknown_check(environ: Mapping[str, str] | None) -> list[Check]:
+    names = os.environ if environ is None else environ
+    found = unknown_settings(names)
+    if not found:
+        return []
+    return [
+        Check(
+            "Unknown settings",
+            ok=True,
+            warning=True,
+            detail=" ".join(found),
+            fix="Correct or remove them in .env (or the environment); README.md → Settings "
+            "lists every setting.",
+        )
+    ]
 
 
 def _settings_problem(problem: str) -> Check:
