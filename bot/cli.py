@@ -51,11 +51,15 @@ def cli() -> None:
 
 
 @cli.command()
-def serve() -> None:
+@click.option(
+    "--host", default="0.0.0.0", show_default=True, help="HTTP mode: address to listen on."
+)
+def serve(host: str) -> None:
     """Serve Slack: HTTP mode on $PORT, or Socket Mode when SLACK_APP_TOKEN is set.
 
-    HTTP mode listens on 0.0.0.0:$PORT, answers Slack at POST /slack/events and health
-    checks at GET /healthz. Stop it with Ctrl-C or SIGTERM.
+    HTTP mode listens on 0.0.0.0:$PORT (--host 127.0.0.1: this machine only, e.g. behind
+    a reverse proxy), answers Slack at POST /slack/events and health checks at GET
+    /healthz. Stop it with Ctrl-C or SIGTERM.
 
     \b
     Example:
@@ -70,7 +74,7 @@ def serve() -> None:
     services = _or_exit(lambda: build_services(settings))
     from handlers.app import serve as serve_slack  # Bolt: loaded only to serve
 
-    asyncio.run(serve_slack(services))
+    asyncio.run(serve_slack(services, host=host))
 
 
 @cli.command()
@@ -360,10 +364,12 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
-# In a module of its own, as this one is at its size limit; imported here to register it.
+# In modules of their own, as this one is at its size limit; imported here to register them.
+from bot.cli_datasette import datasette  # noqa: E402
 from bot.cli_purge import purge  # noqa: E402
 
 cli.add_command(purge)
+cli.add_command(datasette)
 
 
 def main() -> None:
