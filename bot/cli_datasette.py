@@ -57,8 +57,10 @@ def datasette(
     recent failures, with people's names. SQLite only (DATABASE_URL=sqlite:///…).
 
     It opens a snapshot of the database taken when it starts (run it again to see newer
-    rows). Arguments after -- go to `datasette serve`. Needs Datasette:
-    pip install 'draftbot[datasette]'.
+    rows), without the drafts' text. Arguments after -- go to `datasette serve`.
+
+    \b
+    Needs Datasette: pip install 'draftbot[datasette]'
 
     \b
     Examples:
