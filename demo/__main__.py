@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.dir.resolve()
     if args.command == "slash":
         return slash(folder, " ".join(args.text), args.user)
-    # SIGTERM (a supervisor, a test's timeout) stops the servers as Ctrl-C does.
+    # Ctrl-C and SIGTERM stop the servers, even when started in the background (where
+    # SIGINT is ignored unless a handler is set).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     return run(folder, args.keep_running)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -154,11 +153,12 @@ class Servers:
     # ------------------------------------------------------------------ stop
 
     def stop(self) -> None:
-        """Stop each server as Ctrl-C would (Draftbot finishes drafts in flight), newest
+        """Stop each server with SIGTERM, as a platform does (Draftbot finishes drafts in
+        flight; SIGINT may be ignored by processes started in the background), newest
         first; kill one that is still running after 15 seconds."""
         for _, process in reversed(self.processes):
             if process.poll() is None:
-                process.send_signal(signal.SIGINT)
+                process.terminate()
         for _, process in reversed(self.processes):
             try:
                 process.wait(15)
