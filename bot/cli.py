@@ -47,6 +47,7 @@ def cli() -> None:
       draftbot budget set U012AB3CD 25
       draftbot purge
       draftbot doctor
+      draftbot datasette --open
     """
 
 
