@@ -9,14 +9,16 @@ nor asyncio is loaded; with Slack, names come from users.info (cached) through
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from bot.config import Settings
 from bot.errors import SetupError
-from bot.pricing import PriceTable, load_price_table
+from bot.pricing import Cost, PriceTable, load_price_table
 from bot.report_formats import render
-from bot.reports import Period, build_report, with_cached_names, with_names
-from bot.storage import Storage, open_store
+from bot.reports import Period, Report, build_report, with_cached_names, with_names
+from bot.storage import POSTGRES_SCHEMES, Storage, database_location, open_store
 from bot.storage.records import GroupBy
 
 
@@ -30,6 +32,13 @@ def report_output(
 ) -> str | bytes | None:
     """The rendered report, or None when it was posted to Slack instead. Raises SetupError
     when the database, the price table or Slack is not usable."""
+    if not settings.database_url.startswith(POSTGRES_SCHEMES):
+        path = database_location(settings.database_url)
+        if not Path(path).exists():  # opening it would create an empty one
+            raise SetupError(
+                f"No database at {path}. Check DATABASE_URL for a typo: Draftbot creates its "
+                "database when `draftbot serve` first starts; reports never do."
+            )
     store = open_store(settings.database_url)
     try:
         prices = load_price_table(settings.prices_file)
@@ -41,6 +50,7 @@ def report_output(
             )
             return asyncio.run(slack)
         report = build_report(store, prices, period, group_by)
+        _say_if_nothing_recorded(store, report, settings.database_url)
         return render(with_cached_names(store, report), output_format, wide)
     finally:
         store.close()
@@ -66,10 +76,14 @@ async def _with_slack(
     people = People(store, client, settings.admin_user_ids)
     if not post_to and output_format != "png":
         report = build_report(store, prices, period, group_by)
+        _say_if_nothing_recorded(store, report, settings.database_url)
         if group_by == "user":
             report = with_names(report, await people.names([row.key for row in report.rows]))
         return render(report, output_format, wide)
-    reports = await build_usage_reports(store, prices, people, period)
+    budget = settings.user_monthly_budget_usd
+    reports = await build_usage_reports(
+        store, prices, people, period, Cost(budget).nano_usd if budget is not None else None
+    )
     if not post_to:
         return chart_png(reports, series="kind" if group_by == "kind" else "person")
     if client is None:
@@ -81,3 +95,13 @@ async def _with_slack(
         raise SetupError(f"Slack refused the post to {post_to}: {reason}.") from error
     click.echo(f"Posted the {period.label} report to {post_to}.", err=True)
     return None
+
+
+def _say_if_nothing_recorded(store: Storage, report: Report, database_url: str) -> None:
+    """An all-zero report from a database nobody has drafted with: say which one it is."""
+    if report.total.requests == 0 and not store.has_usage():
+        click.echo(
+            f"No usage has been recorded in {database_location(database_url)} yet. If people "
+            "have drafted with Draftbot, DATABASE_URL may point at the wrong database.",
+            err=True,
+        )

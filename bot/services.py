@@ -52,17 +52,17 @@ class Services:
 def build_slack_client(settings: Settings) -> AsyncWebClient | None:
     if not settings.slack_bot_token:
         return None
-    from slack_sdk.http_retry.builtin_async_handlers import (
-        AsyncRateLimitErrorRetryHandler,
-        async_default_handlers,
-    )
+    from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
     from slack_sdk.web.async_client import AsyncWebClient
 
-    # slack-sdk retries only connection errors by default; 429s need their own handler.
+    from bot.slack_retries import RateLimitRetries
+
+    # slack-sdk retries only connection errors by default; 429s need their own handler (ours
+    # reads any Retry-After, where slack-sdk's raises ValueError on "1.5").
     return AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
-        retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler(2)],
+        retry_handlers=[*async_default_handlers(), RateLimitRetries(2)],
     )
 
 

@@ -169,3 +169,34 @@ def test_doctor_exit_status(report_env: dict, env: dict, fake_slack: FakeSlack) 
     bad = CliRunner().invoke(cli, ["doctor"], env={**env, "ANTHROPIC_API_KEY": "sk-ant-wrong"})
     assert bad.exit_code == 1
     assert "Anthropic rejected ANTHROPIC_API_KEY" in bad.output and "sk-ant-wrong" not in bad.output
+
+
+def test_a_mistyped_sqlite_path_is_refused_not_created(report_env: dict, tmp_path: Path) -> None:
+    missing = tmp_path / "draftbto.db"
+    env = {**report_env, "DATABASE_URL": f"sqlite:///{missing}"}
+    result = CliRunner().invoke(cli, ["report"], env=env)
+    assert result.exit_code == 2
+    assert f"No database at {missing}" in result.output and "DATABASE_URL" in result.output
+    assert not missing.exists(), "a typo must not leave an empty database behind"
+
+
+def test_a_database_without_usage_says_so_and_where(report_env: dict, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    Store(str(empty)).close()  # what `draftbot serve` creates before anyone drafts
+    env = {**report_env, "DATABASE_URL": f"sqlite:///{empty}"}
+    for args in (["report"], ["report", "--format", "json"]):
+        result = CliRunner().invoke(cli, args, env=env)
+        assert result.exit_code == 0
+        assert f"No usage has been recorded in {empty} yet" in result.stderr
+    json.loads(result.stdout)  # the JSON itself stays parseable
+    busy = CliRunner().invoke(cli, ["report"], env=report_env)
+    assert "No usage has been recorded" not in busy.output
+
+
+def test_post_to_a_channel_name_is_refused_before_anything_is_sent(
+    report_env: dict, fake_slack: FakeSlack
+) -> None:
+    result = CliRunner().invoke(cli, ["report", "--post-to", "general"], env=report_env)
+    assert result.exit_code == 2
+    assert "--post-to needs a channel ID such as C0123ABCD, not 'general'" in result.output
+    assert fake_slack.calls_to("chat.postMessage") == [] and fake_slack.uploads == []

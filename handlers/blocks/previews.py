@@ -127,11 +127,12 @@ def failure(user_message: str, reference: str | None = None) -> Outgoing:
 
 
 def working_text(kind: PromptKind) -> str:
-    return wording.WORKING.format(kind=kind.name)
+    return wording.WORKING.format(noun=kind.noun) if kind.noun else wording.WORKING_ANY
 
 
 def needs_details_text(kind: PromptKind, command: str) -> str:
-    return wording.NEEDS_DETAILS.format(kind=kind.name, command=command, example=kind.example)
+    noun = kind.noun or wording.NEEDS_DETAILS_NOUN
+    return wording.NEEDS_DETAILS.format(noun=noun, command=command, example=kind.example)
 
 
 def kind_lines(library: PromptLibrary, command: str) -> str:
