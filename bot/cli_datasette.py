@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +28,7 @@ import click
 from bot.config import ConfigError, load_settings
 
 METADATA_FILE = Path(__file__).parent / "data" / "datasette.yml"
+PLUGINS_DIR = Path(__file__).parent / "datasette_plugins"  # names beside Slack ids
 METADATA_DATABASE = "draftbot"  # the database's name in datasette.yml
 DEFAULT_PORT = 8001
 INSTALL_HINT = (
@@ -103,7 +105,8 @@ def datasette(
         metadata.write_text(json.dumps(metadata_for(opened.stem)))
         command = [
             sys.executable, "-m", "datasette", "serve", "--immutable", str(opened),
-            "--metadata", str(metadata), "--host", "127.0.0.1", "--port", str(port),
+            "--metadata", str(metadata), "--plugins-dir", str(PLUGINS_DIR),
+            "--host", "127.0.0.1", "--port", str(port),
             *(["--open"] if open_browser else []), *datasette_args,
         ]  # fmt: skip
         if "--get" not in datasette_args:
@@ -150,16 +153,22 @@ def take_snapshot(source: Path, target: Path) -> None:
 
 
 def _run(command: list[str]) -> int:
+    """Run Datasette until it stops; SIGTERM and SIGINT (Ctrl-C) are passed on to it, so that
+    it stops first and the snapshot is then removed."""
     process = subprocess.Popen(command)
+    previous = signal.signal(signal.SIGTERM, lambda signum, _: process.send_signal(signum))
     try:
         return process.wait()
-    except KeyboardInterrupt:  # Ctrl-C reached Datasette too: let it stop by itself
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _size(path: Path) -> str:

@@ -1,9 +1,10 @@
 """`draftbot datasette` and bot/data/datasette.yml: descriptions that match the schema, canned
 queries that run and name people, the drafts table kept out, and Datasette itself serving a
-read-only snapshot on 127.0.0.1."""
+read-only snapshot on 127.0.0.1, with names beside Slack ids (bot/datasette_plugins/)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -236,21 +237,30 @@ def served(seeded: Path, tmp_path: Path) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and process.poll() is None:
-            try:
-                urllib.request.urlopen(f"{url}/-/versions.json", timeout=2).close()
+            if answers(f"{url}/-/versions.json"):
                 break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.2)
+            time.sleep(0.2)
         assert process.poll() is None, process.communicate()[0]
         yield url
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
+        process.send_signal(signal.SIGTERM)  # as a supervisor stops it
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        still_serving = answers(f"{url}/-/versions.json")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # Datasette too, if it outlived the command
+        process.wait()
+    # Datasette stopped first, then the snapshot was removed.
+    assert not still_serving
     assert not list(tmp_path.glob("draftbot-datasette-*"))
+
+
+def answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=2).close()
+        return True
+    except (urllib.error.URLError, ConnectionError):
+        return False
 
 
 def get(url: str) -> tuple[int, Any]:
@@ -275,3 +285,14 @@ def test_datasette_serves_canned_queries_with_names_and_refuses_drafts(served: s
     status, usage = get(f"{served}/draftbot/usage.json?_shape=array&_size=1")
     assert status == 200 and usage[0]["request_id"].startswith("req_demo")
     assert get(f"{served}/draftbot/drafts.json")[0] == 403
+
+
+def test_table_pages_show_names_beside_slack_ids(served: str) -> None:
+    with urllib.request.urlopen(f"{served}/draftbot/usage?_size=50", timeout=10) as answer:
+        page = answer.read().decode()
+    cells = re.findall(
+        r'<td class="col-user_id type-str">([^<]*)<span[^>]*>(U0DEMO\w+)</span>', page
+    )
+    assert len(cells) == 50
+    by_id = {person.user_id: person.name for person in PEOPLE}
+    assert all(name.strip() == by_id[user_id] for name, user_id in cells)
