@@ -12,6 +12,7 @@ real file (whose usage_daily triggers would fire).
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 import signal
@@ -82,6 +83,15 @@ def datasette(
         )
     if not datasette_installed():
         _fail(INSTALL_HINT)
+    if importlib.metadata.version("datasette").split(".")[0] != "0":
+        if no_snapshot:  # the drafts table would be shown, with people's text
+            _fail("--no-snapshot needs Datasette 0.x: pip install 'draftbot[datasette]'.")
+        click.echo(
+            "Note: this Datasette is 1.0 or later, which reads canned queries and hidden "
+            "tables from a configuration file, not from metadata; install datasette<1 "
+            "(pip install 'draftbot[datasette]') to have them.",
+            err=True,
+        )
     database = Path(settings.database_path)
     if not database.is_file():
         _fail(
