@@ -214,6 +214,39 @@ def test_draftbot_help_does_not_load_datasette_or_yaml(tmp_path: Path, migrated:
 # ------------------------------------------------------------------ the real Datasette
 
 
+def datasette_get(database: Path, cwd: Path, *args: str) -> tuple[list[dict[str, Any]], str]:
+    """`draftbot datasette ARGS -- --get /-/databases.json`: what Datasette opened, and how."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "datasette", *args, "--", "--get", "/-/databases.json"],
+        env={
+            "PATH": os.environ["PATH"],
+            "HOME": str(cwd),
+            "TMPDIR": str(cwd),
+            "DATABASE_URL": f"sqlite:///{database}",
+        },
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout), done.stderr
+
+
+def test_it_opens_a_snapshot_or_with_no_snapshot_the_file_itself_immutable(
+    seeded: Path, tmp_path: Path
+) -> None:
+    if not datasette_installed():
+        pytest.skip("Datasette is not installed (pip install -e '.[datasette]')")
+    [opened], said = datasette_get(seeded, tmp_path)
+    assert opened["name"] == "draftbot" and opened["is_mutable"] is False
+    assert opened["path"] != str(seeded) and opened["path"].endswith("/draftbot.db")
+    assert f"Opened a read-only snapshot of {seeded}" in said
+    [opened], said = datasette_get(seeded, tmp_path, "--no-snapshot")
+    assert opened["path"] == str(seeded) and opened["is_mutable"] is False
+    assert "snapshot" not in said
+
+
 @pytest.fixture
 def served(seeded: Path, tmp_path: Path) -> Iterator[str]:
     if not datasette_installed():
