@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from click_default_group import DefaultGroup
 
 from bot import wording
-from bot.budgets import Budgets
-from bot.cli_report import report_output
-from bot.config import ConfigError, Settings, load_settings
-from bot.errors import SetupError
+from bot.cli_common import or_exit as _or_exit
+from bot.cli_common import settings_or_exit as _settings_or_exit
+from bot.cli_report import check_output, report_output, write_output
 from bot.logs import setup_logging
-from bot.pricing import Cost, load_price_table, parse_usd, usd_bounds
 from bot.prompts import load_prompts
 from bot.reports import GROUPINGS, PERIOD_NAMES, PeriodError, dates_period, named_period
 from bot.slack_ids import CHANNEL_ID
-from bot.storage import open_store
 from bot.storage.records import GroupBy
 
 # Slow to import, so loaded by the commands that need them: the Anthropic SDK (through
@@ -175,6 +170,9 @@ def kinds() -> None:
     "--wide", is_flag=True, help="Table: every column (tokens, cut off, first token), unfitted."
 )
 @click.option(
+    "--force", is_flag=True, help="Replace the --output FILE if it exists (never the database)."
+)
+@click.option(
     "--post-to",
     metavar="CHANNEL_ID",
     help="Post the summary and chart to this Slack channel (needs SLACK_BOT_TOKEN).",
@@ -187,6 +185,7 @@ def report(
     output_format: str,
     output: str | None,
     wide: bool,
+    force: bool,
     post_to: str | None,
 ) -> None:
     """Usage and cost per person, kind, day or model, from the usage log.
@@ -220,116 +219,16 @@ def report(
         )
     except PeriodError as error:
         raise click.UsageError(str(error)) from error
+    if output:
+        check_output(settings, output, force=force)
     data = _or_exit(lambda: report_output(settings, chosen, group_by, output_format, post_to, wide))
     if data is None:
         return
     if output:
-        Path(output).write_bytes(data if isinstance(data, bytes) else data.encode())
+        write_output(output, data if isinstance(data, bytes) else data.encode(), force=force)
         click.echo(f"Wrote {output}.", err=True)
     else:
         click.echo(data, nl=False)
-
-
-@cli.group()
-def budget() -> None:
-    """Monthly budgets per person, in US dollars.
-
-    The default for everyone is DRAFTBOT_USER_MONTHLY_BUDGET_USD (unset: no limit);
-    these commands set or remove a person's own limit.
-
-    \b
-    Examples:
-      draftbot budget set U012AB3CD 25
-      draftbot budget unset U012AB3CD
-      draftbot budget list
-    """
-
-
-@budget.command("set")
-@click.argument("user_id")
-@click.argument("usd")
-def budget_set(user_id: str, usd: str) -> None:
-    """Give USER_ID a monthly budget of USD dollars.
-
-    \b
-    Example:
-      draftbot budget set U012AB3CD 25
-    """
-    amount = parse_usd(usd)
-    if amount is None:
-        lowest, highest = usd_bounds()
-        raise click.UsageError(
-            f"USD must be an amount such as 25 or 12.50, from {lowest} to {highest}, not {usd!r}."
-        )
-    budgets = _budgets()
-    budgets.set_limit(user_id, amount, set_by="cli")
-    status = budgets.status(user_id)
-    click.echo(
-        f"{user_id}: {Cost(amount).display()} a month; used {status.spent.display()} "
-        f"in {status.month.start:%B %Y}."
-    )
-
-
-@budget.command("unset")
-@click.argument("user_id")
-def budget_unset(user_id: str) -> None:
-    """Remove USER_ID's own budget, so the default applies again.
-
-    \b
-    Example:
-      draftbot budget unset U012AB3CD
-    """
-    budgets = _budgets()
-    removed = budgets.store.remove_budget(user_id)
-    default = budgets.status(user_id).limit
-    click.echo(
-        f"{user_id}: {'own budget removed' if removed else 'had no budget of their own'}; "
-        f"the default applies ({default.display() if default else 'no limit'})."
-    )
-
-
-@budget.command("list")
-def budget_list() -> None:
-    """People with their own budget, and what they have used this month.
-
-    \b
-    Example:
-      draftbot budget list
-    """
-    from bot.tables import Column, render_table
-
-    budgets = _budgets()
-    default = budgets.default_nano_usd
-    click.echo(
-        "Default monthly budget: "
-        + (Cost.from_nano_usd(default).display() if default is not None else "no limit")
-    )
-    rows = []
-    for row in budgets.store.budget_overrides():
-        status = budgets.status(row["user_id"])
-        rows.append(
-            [
-                row["user_id"],
-                Cost.from_nano_usd(row["monthly_nano_usd"]).display(),
-                status.spent.display(),
-                f"{status.used_fraction:.0%}",
-                row["set_by"],
-                row["set_at"][:10],
-            ]
-        )
-    if rows:
-        headings = ("Budget", "Used this month", "Used %", "Set by", "On")
-        columns = [Column("Person", numeric=False), *map(Column, headings)]
-        click.echo(render_table(columns, rows))
-    else:
-        click.echo("Nobody has a budget of their own.")
-
-
-def _budgets() -> Budgets:
-    settings = _settings_or_exit(need_slack=False, need_anthropic=False)
-    store = _or_exit(lambda: open_store(settings.database_url))
-    prices = _or_exit(lambda: load_price_table(settings.prices_file))
-    return Budgets(store, prices, settings.user_monthly_budget_usd)
 
 
 @cli.command()
@@ -363,30 +262,12 @@ def _usage_line(draft: Draft) -> str:
     )
 
 
-def _settings_or_exit(*, need_slack: bool, need_anthropic: bool = True) -> Settings:
-    try:
-        return load_settings(need_slack=need_slack, need_anthropic=need_anthropic)
-    except ConfigError as error:
-        click.echo(error.report(), err=True)
-        sys.exit(2)
-
-
-def _or_exit(build: Callable[[], T]) -> T:
-    try:
-        return build()
-    except SetupError as error:
-        _fail(str(error))
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"Draftbot cannot start: {message}", err=True)
-    sys.exit(2)
-
-
 # In modules of their own, as this one is at its size limit; imported here to register them.
+from bot.cli_budget import budget  # noqa: E402
 from bot.cli_datasette import datasette  # noqa: E402
 from bot.cli_purge import purge  # noqa: E402
 
+cli.add_command(budget)
 cli.add_command(purge)
 cli.add_command(datasette)
 

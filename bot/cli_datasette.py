@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 
 import click
 
-from bot.config import ConfigError, load_settings
+from bot.cli_common import settings_or_exit
 
 METADATA_FILE = Path(__file__).parent / "data" / "datasette.yml"
 PLUGINS_DIR = Path(__file__).parent / "datasette_plugins"  # names beside Slack ids
@@ -71,11 +71,7 @@ def datasette(
       draftbot datasette --port 8010
       draftbot datasette -- --get /draftbot/this_month_by_person.json
     """
-    try:
-        settings = load_settings(need_slack=False, need_anthropic=False)
-    except ConfigError as error:
-        click.echo(error.report(), err=True)
-        sys.exit(2)
+    settings = settings_or_exit(need_slack=False, need_anthropic=False)
     if not settings.database_path:
         _fail(
             "Datasette reads SQLite files, and DATABASE_URL is a PostgreSQL database. "

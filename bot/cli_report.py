@@ -9,16 +9,18 @@ nor asyncio is loaded; with Slack, names come from users.info (cached) through
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
+from bot import wording
 from bot.config import Settings
 from bot.errors import SetupError
 from bot.pricing import Cost, PriceTable, load_price_table
 from bot.report_formats import render
 from bot.reports import Period, Report, build_report, with_cached_names, with_names
-from bot.storage import POSTGRES_SCHEMES, Storage, database_location, open_store
+from bot.storage import POSTGRES_SCHEMES, Storage, database_location, open_store, sqlite_path
 from bot.storage.records import GroupBy
 
 
@@ -105,3 +107,55 @@ def _say_if_nothing_recorded(store: Storage, report: Report, database_url: str) 
             "have drafted with Draftbot, DATABASE_URL may point at the wrong database.",
             err=True,
         )
+
+
+# ------------------------------------------------------------------ --output
+
+
+def check_output(settings: Settings, output: str, *, force: bool) -> None:
+    """Refuse, before any work, to write over Draftbot's own files (the database, its
+    SQLite companions, the usage journal: never) or any other existing file (unless
+    `force`). Raises click.ClickException with the plain reason (exit status 1)."""
+    target = Path(output)
+    for path, message in _own_files(settings):
+        if _same_file(target, path):
+            raise click.ClickException(message.format(path=output))
+    if target.exists() and not force:
+        raise click.ClickException(wording.OUTPUT_EXISTS.format(path=output))
+
+
+def write_output(output: str, data: bytes, *, force: bool) -> None:
+    """Write the report; without `force`, only as a new file (never over one that appeared
+    since `check_output`)."""
+    try:
+        with open(output, "wb" if force else "xb") as file:
+            file.write(data)
+    except FileExistsError as error:
+        raise click.ClickException(wording.OUTPUT_EXISTS.format(path=output)) from error
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise click.ClickException(
+            wording.OUTPUT_CANNOT_WRITE.format(path=output, reason=reason)
+        ) from error
+
+
+def _own_files(settings: Settings) -> list[tuple[Path, str]]:
+    files: list[tuple[Path, str]] = []
+    if not settings.database_url.startswith(POSTGRES_SCHEMES):
+        database = sqlite_path(settings.database_url)
+        files += [
+            (Path(database + suffix), wording.OUTPUT_IS_DATABASE)
+            for suffix in ("", "-wal", "-shm", "-journal")
+        ]
+    if settings.journal_path is not None:
+        files.append((settings.journal_path, wording.OUTPUT_IS_JOURNAL))
+    return files
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.expanduser().resolve() == b.expanduser().resolve()
+    except OSError:
+        return False

@@ -37,6 +37,8 @@ CSV_COLUMNS = (
     "ttft_p50_ms",
     "ttft_p95_ms",
 )
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _GROUP_HEADINGS = {"user": "Person", "kind": "Kind", "day": "Day (UTC)", "model": "Model"}
 
 
@@ -64,13 +66,23 @@ def row_values(row: ReportRow) -> dict[str, Any]:
 
 
 def to_csv(report: Report) -> str:
-    """One line per group (no total line, so a spreadsheet's SUM is right)."""
+    """One line per group (no total line, so a spreadsheet's SUM is right). Text that a
+    spreadsheet would run as a formula is written as text (`csv_cell`)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in report.rows:
-        writer.writerow(row_values(row))
+        writer.writerow({column: csv_cell(value) for column, value in row_values(row).items()})
     return out.getvalue()
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as written: text starting with `=`, `+`, `-`, `@`, a tab
+    or a carriage return (a display name such as `=HYPERLINK(…)`) gets a leading `'`, as
+    OWASP's CSV-injection advice says. Numbers are left alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def to_json(report: Report) -> str:

@@ -49,6 +49,8 @@ SUBTEAM_TOKEN = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|@?([^>]*))?>", re.IGNORECA
 BROADCAST_WORD = re.compile(r"(?<![\w@])@(channel|here|everyone)\b", re.IGNORECASE)
 # Any `<…>` token of Slack markup.
 ANGLE_TOKEN = re.compile(r"<([^<>]*)>")
+# A link's scheme, "https:" in `<https://…|label>` (also "javascript:", "mailto:", …).
+URL_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 def user_argument(text: str) -> str | None:

@@ -378,3 +378,19 @@ DATABASE_BUSY = (
 def counted(number: int, one: str, many: str) -> str:
     """ "1 draft", "3 drafts", "1 person", "2 people": a count with its noun, for Slack."""
     return f"{number:,} {one if number == 1 else many}"
+
+
+# ------------------------------------------------------------------ `draftbot report --output`
+
+OUTPUT_IS_DATABASE = (
+    "{path} is Draftbot's database: a report never overwrites it, even with --force. "
+    "Choose another file name, for example --output usage.csv."
+)
+OUTPUT_IS_JOURNAL = (
+    "{path} is Draftbot's usage journal (usage rows still to be written to the database): "
+    "a report never overwrites it, even with --force. Choose another file name."
+)
+OUTPUT_EXISTS = "{path} already exists. Choose another file name, or add --force to replace it."
+OUTPUT_CANNOT_WRITE = (
+    "Cannot write {path} ({reason}). Check that its folder exists and that you may write there."
+)

@@ -23,6 +23,7 @@ from handlers.authorization import (
     SlackIdentity,
     check_at_start,
 )
+from handlers.bolt_requests import events_handler
 from handlers.flows import Flows
 from handlers.http_guard import RequestGuard
 from handlers.people import People
@@ -105,9 +106,9 @@ def build_web_app(slack_app: AsyncApp, services: Services) -> web.Application:
     """Slack at POST /slack/events (checked by `RequestGuard`, then signature-verified by
     Bolt), and a health check that never touches the database: it reports the usage rows
     waiting in the journal."""
-    web_app = slack_app.web_app(path=EVENTS_PATH)
     guard = RequestGuard(services.settings.slack_signing_secret, EVENTS_PATH)
-    web_app.middlewares.append(guard.middleware())
+    web_app = web.Application(middlewares=[guard.middleware()])
+    web_app.router.add_post(EVENTS_PATH, events_handler(slack_app))
 
     async def healthz(_: web.Request) -> web.Response:
         waiting = services.journal.pending

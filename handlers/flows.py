@@ -28,7 +28,7 @@ from bot.storage.offloop import is_database_error, off_loop, write_off_loop
 from handlers.blocks import previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
-from handlers.conversations import Transcript, fetch_transcript
+from handlers.conversations import conversation_material, fetch_transcript
 from handlers.people import People, Refusal
 from handlers.replies import DirectMessageReply, Reply, ResponseUrlReply, post_to_channel
 
@@ -158,13 +158,14 @@ class Flows:
             return
         async with self.services.in_flight.track():
             try:
-                await reply.update(
-                    previews.working_preview(stored.text, REFINEMENTS[action].working)
-                )
+                working = REFINEMENTS[action].working
+                await reply.update(previews.working_preview(stored.text, working, stored.request))
 
                 async def on_queued(position: int) -> None:
                     queued = wording.QUEUED.format(position=position)
-                    await reply.update(previews.working_preview(stored.text, queued))
+                    await reply.update(
+                        previews.working_preview(stored.text, queued, stored.request)
+                    )
 
                 material = await self._reread(stored) if action in REREAD_FOR else ""
                 draft = await sessions.refine(
@@ -262,7 +263,8 @@ class Flows:
                 await write_off_loop(sessions.release, draft_id)
                 log.info("refused to post draft=%s: user=%s not in %s", draft_id, user_id, where)
                 return wording.POST_NO_LONGER_A_MEMBER.format(channel=where)
-            await post_to_channel(self.client, where, previews.posted_draft(body, user_id))
+            out = previews.posted_draft(body, user_id, typed=stored.request)
+            await post_to_channel(self.client, where, out)
         except SlackApiError as error:
             await write_off_loop(sessions.release, draft_id)
             code = str(error.response.get("error"))
@@ -336,14 +338,6 @@ class Flows:
     def over_budget_text(self, status: BudgetStatus) -> str:
         admins = previews.admin_contact(self.services.settings.admin_user_ids)
         return over_budget_message(status, admins=admins)
-
-
-def conversation_material(transcript: Transcript) -> str:
-    """The conversation as the model reads it after the request."""
-    return (
-        f"\n\nThe Slack conversation ({transcript.message_count} messages, "
-        f"times in UTC):\n<conversation>\n{transcript.text}\n</conversation>"
-    )
 
 
 def cannot_post_reason(channel: str, error: str) -> str:

@@ -160,6 +160,38 @@ def test_budget_set_list_unset(report_env: dict) -> None:
     assert bad.exit_code == 2 and "USD must be an amount" in bad.output
 
 
+def test_budgets_are_for_slack_members_named_by_id_name_or_email(
+    report_env: dict, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_user("U0ALEX", "alex", display_name="Alex Chen", email="alex@example.com")
+    fake_slack.add_user("U0SAM1", "sam", real_name="Sam Okafor")
+    fake_slack.add_user("U0SAM2", "sam.b", real_name="Sam Okafor")
+    store_path = report_env["DATABASE_URL"].removeprefix("sqlite:///")
+
+    set_by_name = run(["budget", "set", "@alex", "5"], report_env)
+    assert set_by_name.exit_code == 0, set_by_name.output
+    assert "Alex Chen (U0ALEX): $5.00 a month" in set_by_name.output
+    assert Store(store_path).budget_override("U0ALEX") == 5_000_000_000
+    listing = run(["budget", "list"], report_env).output
+    assert "Alex Chen (U0ALEX)" in listing
+
+    def refused(person: str, env: dict) -> str:
+        result = CliRunner().invoke(cli, ["budget", "set", person, "5"], env=env)
+        assert result.exit_code == 2, result.output
+        return result.output
+
+    nobody = refused("alexandra", report_env)
+    assert "Nobody in this Slack workspace is called 'alexandra'" in nobody
+    assert "More than one person is called 'Sam Okafor'" in refused("Sam Okafor", report_env)
+    assert "users:read.email" in refused("alex@example.com", report_env)  # not in the manifest
+    fake_slack.scopes = [*fake_slack.scopes, "users:read.email"]
+    by_email = run(["budget", "set", "alex@example.com", "7"], report_env)
+    assert "Alex Chen (U0ALEX): $7.00 a month" in by_email.output
+    without_slack = {k: v for k, v in report_env.items() if not k.startswith("SLACK")}
+    assert "'alex' is not a Slack member ID" in refused("alex", without_slack)
+    assert [row["user_id"] for row in Store(store_path).budget_overrides()] == ["U0ALEX"]
+
+
 def test_doctor_exit_status(report_env: dict, env: dict, fake_slack: FakeSlack) -> None:
     manifest = json.loads((Path(__file__).parent.parent / "manifest.json").read_text())
     fake_slack.scopes = manifest["oauth_config"]["scopes"]["bot"]

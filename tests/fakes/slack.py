@@ -1019,8 +1019,10 @@ class FakeSlack:
         channel = str(args.get("channel") or "")
         if method.startswith("chat.") and method != "chat.getPermalink":
             return ["chat:write"]
-        if method == "users.info":
+        if method in ("users.info", "users.list"):
             return ["users:read"]
+        if method == "users.lookupByEmail":
+            return ["users:read.email"]
         if method.startswith("files."):
             return ["files:write"]
         if method == "conversations.open":
@@ -1314,6 +1316,27 @@ class FakeSlack:
             return {"ok": False, "error": "user_not_found"}
         include_locale = str(args.get("include_locale", "")).lower() in ("1", "true")
         return {"ok": True, "user": _public_user(user, include_locale=include_locale)}
+
+    def _api_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Every member, a page at a time (`limit`, `cursor`); e-mail addresses only with
+        users:read.email, as Slack does."""
+        limit = max(1, min(int(args.get("limit") or 100), 1000))
+        start = int(args.get("cursor") or 0)
+        users = list(self._users.values())
+        page = [_public_user(user, include_locale=False) for user in users[start : start + limit]]
+        if "users:read.email" not in self.scopes:
+            for user in page:
+                user["profile"].pop("email", None)
+        after = start + limit
+        cursor = str(after) if after < len(users) else ""
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
+
+    def _api_users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
+        wanted = str(args.get("email") or "").lower()
+        for user in self._users.values():
+            if str(user["profile"].get("email") or "").lower() == wanted and wanted:
+                return {"ok": True, "user": _public_user(user, include_locale=False)}
+        return {"ok": False, "error": "users_not_found"}
 
     def _api_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("channel"):
