@@ -47,15 +47,20 @@ def cli() -> None:
       draftbot budget set U012AB3CD 25
       draftbot purge
       draftbot doctor
+      draftbot datasette --open
     """
 
 
 @cli.command()
-def serve() -> None:
+@click.option(
+    "--host", default="0.0.0.0", show_default=True, help="HTTP mode: address to listen on."
+)
+def serve(host: str) -> None:
     """Serve Slack: HTTP mode on $PORT, or Socket Mode when SLACK_APP_TOKEN is set.
 
-    HTTP mode listens on 0.0.0.0:$PORT, answers Slack at POST /slack/events and health
-    checks at GET /healthz. Stop it with Ctrl-C or SIGTERM.
+    HTTP mode listens on 0.0.0.0:$PORT (--host 127.0.0.1: this machine only, e.g. behind
+    a reverse proxy), answers Slack at POST /slack/events and health checks at GET
+    /healthz. Stop it with Ctrl-C or SIGTERM.
 
     \b
     Example:
@@ -72,7 +77,7 @@ def serve() -> None:
     services = _or_exit(lambda: build_services(settings))
     from handlers.app import serve as serve_slack  # Bolt: loaded only to serve
 
-    asyncio.run(serve_slack(services))
+    asyncio.run(serve_slack(services, host=host))
 
 
 @cli.command()
@@ -264,10 +269,12 @@ def _usage_line(draft: Draft) -> str:
 
 # In modules of their own, as this one is at its size limit; imported here to register them.
 from bot.cli_budget import budget  # noqa: E402
+from bot.cli_datasette import datasette  # noqa: E402
 from bot.cli_purge import purge  # noqa: E402
 
 cli.add_command(budget)
 cli.add_command(purge)
+cli.add_command(datasette)
 
 
 def main() -> None:

@@ -29,6 +29,9 @@ Slack Connect channels (``add_channel(shared_with=[team ids])``: ``is_shared``,
 Methods it does not implement answer ``unknown_method``; serve them with
 ``fake.set_method_handler(method, handler)``.
 
+Run it by hand (``make demo`` does): ``python -m tests.fakes.slack --port 8002``; see
+tests/fakes/slack_standalone.py for its options and the control API it adds.
+
 The ``wait_for*`` helpers block the calling thread. Inside an ``async def`` test the
 code under test usually runs on the test's own event loop, which a blocking wait
 would freeze, so there they raise ``RuntimeError``: use the ``*_async`` variants.
@@ -47,6 +50,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,15 +58,9 @@ from aiohttp import WSMsgType, web
 
 __all__ = ["FakeSlack", "SlackCall"]
 
-DEFAULT_SCOPES = (
-    "commands",
-    "chat:write",
-    "users:read",
-    "files:write",
-    "im:write",
-    "channels:history",
-    "groups:history",
-)
+# The bot token has exactly the scopes manifest.json asks for, as after a real install.
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.json"
+DEFAULT_SCOPES = tuple(json.loads(MANIFEST.read_text())["oauth_config"]["scopes"]["bot"])
 
 # Arguments that slack_sdk sends as JSON strings inside form / query fields.
 JSON_STRING_FIELDS = frozenset(
@@ -136,6 +134,7 @@ class FakeSlack:
         bot_id: str = "B0001",
         bot_name: str = "draftbot",
         app_id: str = "A0001",
+        port: int = 0,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
@@ -159,6 +158,7 @@ class FakeSlack:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self._listen_port = port  # 0: any free port
         self._port: int | None = None
         self._sockets: list[web.WebSocketResponse] = []
         self._init_state()
@@ -261,12 +261,16 @@ class FakeSlack:
         app.router.add_post("/response/{rid}", self._handle_response_url)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
         app.router.add_get("/socket", self._handle_socket)
+        self._add_routes(app)
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", self._listen_port)
         await site.start()
         self._runner = runner
         self._port = int(runner.addresses[0][1])
+
+    def _add_routes(self, app: web.Application) -> None:
+        """More routes: the standalone server (tests/fakes/slack_standalone.py) adds its own."""
 
     async def _shutdown(self) -> None:
         for ws in list(self._sockets):
@@ -1839,3 +1843,9 @@ def _view_errors(view: Any, max_blocks: int) -> list[str]:
             errors.append(f"must be less than 256 characters [json-pointer:/view/{key}]")
     errors.extend(_block_errors(view.get("blocks", []), max_blocks, "/view/blocks"))
     return errors
+
+
+if __name__ == "__main__":  # python -m tests.fakes.slack --port 8002: see slack_standalone.py
+    from tests.fakes.slack_standalone import main
+
+    main()
