@@ -190,6 +190,26 @@ QUEUED = (
     "and will start shortly."
 )
 
+QUEUE_FULL = (
+    "Claude is busy with other drafts right now and the queue is full, so Draftbot didn't "
+    "start yours (nothing was spent). Please try again in a few minutes."
+)
+
+QUEUE_WAIT_TOO_LONG = (
+    "Your draft waited in the queue too long while Claude was busy with other drafts, so "
+    "Draftbot stopped waiting (nothing was spent). Please try again in a few minutes."
+)
+
+SLOW = (
+    "Claude is slow right now and didn't finish your draft in time, so Draftbot stopped "
+    "waiting. Please try again in a few minutes."
+)
+
+CUT_OFF_SLOW = (
+    "Claude is slow right now, so this draft stopped before the end. Click *Continue* to "
+    "get the rest, or try again in a few minutes."
+)
+
 CANNOT_SEE_CONVERSATION = (
     "Draftbot can only read conversations you can see yourself, and <#{channel}> is a private "
     "conversation you're not in. Ask someone in it to run the summary, or paste the text."
