@@ -81,7 +81,8 @@ def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) 
     model_client = ModelClient(
         build_anthropic_client(settings.anthropic_api_key, settings.anthropic_base_url),
         retry_policy,
-        ModelGate(settings.max_concurrency),
+        ModelGate(settings.max_concurrency, settings.max_queue, settings.max_queue_wait_seconds),
+        deadline_seconds=settings.model_deadline_seconds,
     )
     drafter = Drafter(
         model_client=model_client,

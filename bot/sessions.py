@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import wording
-from bot.drafting import Draft, Drafter, DraftRequest, FollowUp
+from bot.drafting import TRUNCATED_STOP_REASONS, Draft, Drafter, DraftRequest, FollowUp
 from bot.errors import UserFacingError
 from bot.gate import QueuedCallback
 from bot.llm import TextCallback
@@ -47,7 +47,7 @@ class StoredDraft:
 
     @property
     def truncated(self) -> bool:
-        return self.stop_reason in ("max_tokens", "model_context_window_exceeded")
+        return self.stop_reason in TRUNCATED_STOP_REASONS
 
 
 class DraftSessions:

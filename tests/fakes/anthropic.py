@@ -944,6 +944,18 @@ class FakeAnthropic:
     # ----------------------------------------------------------------- messages
 
     @staticmethod
+    async def _pause(request: web.Request, seconds: float) -> bool:
+        """Sleep `seconds`, or until the client hangs up (as the real service stops
+        generating then); False if it did."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                return False
+            await asyncio.sleep(min(left, 0.05))
+        return True
+
+    @staticmethod
     def _drop(request: web.Request) -> None:
         transport = request.transport
         if transport is not None:
@@ -988,8 +1000,8 @@ class FakeAnthropic:
             text, stop_reason, stop_sequence = text[: max_tokens * 4], "max_tokens", None
         output_tokens = reply.output_tokens if reply.output_tokens is not None else _tokens(text)
 
-        if reply.delay > 0:
-            await asyncio.sleep(reply.delay)
+        if reply.delay > 0 and not await self._pause(request, reply.delay):
+            return web.Response(status=200)  # the client went away: nothing was generated
         self._store(usage.pending_writes)
 
         message: dict[str, Any] = {
@@ -1129,7 +1141,8 @@ class FakeAnthropic:
                     break
                 if sent > 0 and reply.chunk_delay > 0:
                     await flush()
-                    await asyncio.sleep(reply.chunk_delay)
+                    if not await self._pause(request, reply.chunk_delay):
+                        return response  # the client went away
                 emit(
                     "content_block_delta",
                     {
