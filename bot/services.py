@@ -51,15 +51,21 @@ def build_slack_client(settings: Settings) -> AsyncWebClient | None:
         return None
     from slack_sdk.http_retry.builtin_async_handlers import (
         AsyncRateLimitErrorRetryHandler,
+        AsyncServerErrorRetryHandler,
         async_default_handlers,
     )
     from slack_sdk.web.async_client import AsyncWebClient
 
-    # slack-sdk retries only connection errors by default; 429s need their own handler.
+    # slack-sdk retries only connection errors by default; 429s need their own handler, and
+    # so do Slack's passing 500/503s (else a DM that is the last way to answer stays empty).
     return AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
-        retry_handlers=[*async_default_handlers(), AsyncRateLimitErrorRetryHandler(2)],
+        retry_handlers=[
+            *async_default_handlers(),
+            AsyncRateLimitErrorRetryHandler(2),
+            AsyncServerErrorRetryHandler(2),
+        ],
     )
 
 

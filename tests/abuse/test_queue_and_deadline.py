@@ -256,3 +256,33 @@ async def test_one_deadline_covers_every_attempt(
     assert len(fake_anthropic.message_requests()) < 4
     [row] = bot.usage_rows()
     assert row["status"] == "error"
+
+
+@pytest.mark.env(DRAFTBOT_MODEL_DEADLINE_SECONDS="2")
+async def test_in_the_messages_tab_a_stream_cut_at_the_deadline_ends_with_the_note(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(text=DRAFT[:300], chunk_size=25, chunk_delay=0.6)
+    started = time.monotonic()
+    event = {
+        "type": "message",
+        "channel": "D0ALEX",
+        "channel_type": "im",
+        "user": "U0001",
+        "text": "email to Alex thanking him for the budget notes",
+        "ts": "1700000001.000100",
+        "team": "T0001",
+    }
+    assert await bot.event(event) == 200
+
+    def finished(fake: FakeSlack) -> bool:
+        return any(stream["state"] == "completed" for stream in fake.streams)
+
+    assert await fake_slack.wait_for_async(finished, 10.0)
+    assert time.monotonic() - started < 2 + 1.0
+    [stream] = fake_slack.streams
+    assert 25 * 3 <= len(stream["text"]) < 300 and DRAFT.startswith(stream["text"])
+    assert wording.CUT_OFF_SLOW in json.dumps(stream["blocks"])
+    assert "draft_continue" in json.dumps(stream["blocks"])
+    [row] = bot.usage_rows()
+    assert row["stop_reason"] == "deadline"
