@@ -180,7 +180,7 @@ class Drafter:
         try:
             return await self.model_client.admit(on_queued)
         except QueueRefused as refused:
-            log.info("draft refused: %s user=%s", type(refused).__name__, request.user_id)
+            log.warning("draft refused: %s user=%s", refused, request.user_id)
             full = isinstance(refused, QueueFull)
             raise DraftFailed(wording.QUEUE_FULL if full else wording.QUEUE_WAIT_TOO_LONG) from None
 

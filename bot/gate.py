@@ -109,12 +109,9 @@ class ModelGate:
             await self._slots.acquire()
             return
         if bounded and self.max_queue is not None and self._waiting >= self.max_queue:
-            log.warning(
-                "model queue full (%d waiting, %d in flight): request turned away",
-                self._waiting,
-                self.max_in_flight,
+            raise QueueFull(
+                f"the model queue is full ({self._waiting} waiting, {self.max_in_flight} in flight)"
             )
-            raise QueueFull
         self._waiting += 1
         position = self._waiting
         started = time.monotonic()
@@ -128,11 +125,8 @@ class ModelGate:
                 async with asyncio.timeout(limit):
                     await self._slots.acquire()
             except TimeoutError:
-                log.warning(
-                    "request waited %.1f s in the model queue: turned away",
-                    time.monotonic() - started,
-                )
-                raise QueueWaitTooLong from None
+                waited = time.monotonic() - started
+                raise QueueWaitTooLong(f"waited {waited:.1f} s in the model queue") from None
         finally:
             self._waiting -= 1
 

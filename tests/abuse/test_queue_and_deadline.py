@@ -75,7 +75,10 @@ def billed_ids(fake_anthropic: FakeAnthropic) -> list[str]:
     DRAFTBOT_USER_MONTHLY_BUDGET_USD="50",
 )
 async def test_a_full_queue_turns_requests_away_at_once_without_a_model_call_or_budget(
-    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+    bot: RunningBot,
+    fake_anthropic: FakeAnthropic,
+    fake_slack: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake_anthropic.default = SLOW_MODEL
     first = await bot.slash("email to Alex number 0")
@@ -104,6 +107,11 @@ async def test_a_full_queue_turns_requests_away_at_once_without_a_model_call_or_
     assert len(asked) == 3
     assert not any(f"number {i}" in body for body in asked for i in (3, 4, 5))
     assert len(bot.usage_rows()) == 3  # a turned-away request costs nothing and logs no usage
+    refused = [r.getMessage() for r in caplog.records if "draft refused" in r.getMessage()]
+    assert (
+        refused
+        == ["draft refused: the model queue is full (2 waiting, 1 in flight) user=U0001"] * 3
+    )
 
 
 @pytest.mark.env(DRAFTBOT_MAX_CONCURRENCY="1", DRAFTBOT_MAX_QUEUE_WAIT_SECONDS="1")
