@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.budgets import Budgets
@@ -69,6 +70,13 @@ def build_slack_client(settings: Settings) -> AsyncWebClient | None:
     )
 
 
+def stuck_after(settings: Settings) -> timedelta:
+    """When a draft left "working" was abandoned: after the longest a model call can take
+    (its wait in the queue, then its deadline), with a minute to spare; 5 minutes at least."""
+    longest = settings.max_queue_wait_seconds + settings.model_deadline_seconds + 60
+    return max(timedelta(minutes=5), timedelta(seconds=longest))
+
+
 def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) -> Services:
     from bot.drafting import Drafter  # with the Anthropic SDK, slow to import
     from bot.gate import ModelGate
@@ -110,7 +118,9 @@ def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) 
         prices=prices,
         budgets=budgets,
         drafter=drafter,
-        sessions=DraftSessions(drafter, store, library, settings.draft_retention_days),
+        sessions=DraftSessions(
+            drafter, store, library, settings.draft_retention_days, stuck_after(settings)
+        ),
         slack_client=slack_client,
         journal=journal,
     )

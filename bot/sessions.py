@@ -24,7 +24,7 @@ from bot.usage import TokenUsage
 
 log = logging.getLogger(__name__)
 
-# Longer than any model call with its retries can take.
+# Longer than any model call can take with the default queue wait and deadline (3.5 min).
 STUCK_AFTER = timedelta(minutes=5)
 
 
@@ -52,8 +52,14 @@ class StoredDraft:
 
 class DraftSessions:
     def __init__(
-        self, drafter: Drafter, store: Storage, library: PromptLibrary, retention_days: int = 7
+        self,
+        drafter: Drafter,
+        store: Storage,
+        library: PromptLibrary,
+        retention_days: int = 7,
+        stuck_after: timedelta = STUCK_AFTER,
     ) -> None:
+        self.stuck_after = stuck_after  # a draft "working" longer than this was abandoned
         self.drafter = drafter
         self.store = store
         self.library = library
@@ -109,7 +115,7 @@ class DraftSessions:
     def _take_over_stuck(self, draft_id: str) -> bool:
         """A draft left "working" by a process that died mid-action is freed after a while."""
         row = self.store.get_draft(draft_id)
-        cutoff = (datetime.now(UTC) - STUCK_AFTER).isoformat(timespec="microseconds")
+        cutoff = (datetime.now(UTC) - self.stuck_after).isoformat(timespec="microseconds")
         if row is None or row["status"] != "working" or row["updated_at"] >= cutoff:
             return False
         log.warning(

@@ -12,6 +12,7 @@ import asyncio
 import json
 import sqlite3
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -294,3 +295,45 @@ async def test_in_the_messages_tab_a_stream_cut_at_the_deadline_ends_with_the_no
     assert "draft_continue" in json.dumps(stream["blocks"])
     [row] = bot.usage_rows()
     assert row["stop_reason"] == "deadline"
+
+
+def click(action: str, draft_id: str, response_url: str) -> dict[str, Any]:
+    return {
+        "type": "block_actions",
+        "user": {"id": "U0001", "username": "alex", "team_id": "T0001"},
+        "api_app_id": "A0001",
+        "team": {"id": "T0001", "domain": "acme"},
+        "container": {"type": "message", "channel_id": "C0001", "is_ephemeral": True},
+        "channel": {"id": "C0001", "name": "general"},
+        "trigger_id": "111.222.abc",
+        "response_url": response_url,
+        "actions": [{"type": "button", "action_id": f"draft_{action}", "value": draft_id}],
+    }
+
+
+@pytest.mark.env(DRAFTBOT_MAX_QUEUE_WAIT_SECONDS="600", DRAFTBOT_MODEL_DEADLINE_SECONDS="600")
+async def test_a_draft_still_within_a_long_wait_and_deadline_is_not_taken_over(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    # Refining for six minutes: past the old fixed five, inside this queue wait and deadline.
+    reply = await bot.slash("email to Alex about the offsite")
+    preview = await final_post(fake_slack, reply.response_url)
+    [draft_id] = {
+        element["value"]
+        for block in preview["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element.get("type") == "button"
+    }
+    six_minutes_ago = (datetime.now(UTC) - timedelta(minutes=6)).isoformat(timespec="microseconds")
+    with sqlite3.connect(bot.services.settings.database_path) as db:
+        db.execute(
+            "update drafts set status = 'working', updated_at = ? where id = ?",
+            [six_minutes_ago, draft_id],
+        )
+    url = fake_slack.new_response_url()
+    await bot.interact(click("shorter", draft_id, url))
+    [told] = await fake_slack.wait_for_responses_async(url, 1, 5.0)
+    assert told["text"] == wording.DRAFT_BUSY
+    await asyncio.sleep(0.3)
+    assert len(fake_anthropic.message_requests()) == 1  # no second model call for the draft
