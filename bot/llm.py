@@ -218,14 +218,13 @@ class ModelClient:
                         if on_text is not None:
                             await on_text(event.text)
                 message = await stream.get_final_message()
-        except Exception as error:
+        except Exception as error:  # (the deadline's cancellation leaves `current` be)
             attempt_log.current = None
             billed = streaming.billed(describe(error))
             if billed is not None:
                 attempt_log.billed_failures.append(billed)
                 attempt_log.last_billed = billed
             raise
-        # (a cancellation, the deadline, leaves `current` for `_past_deadline` to read)
         attempt_log.current = None
         text = "".join(block.text for block in message.content if block.type == "text")
         return Completion(
