@@ -70,7 +70,7 @@ async def main(messages: int, ttft: float) -> None:
                 }
             )
         )
-        runner = web.AppRunner(build_web_app(build_slack_app(services)))
+        runner = web.AppRunner(build_web_app(build_slack_app(services), services))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

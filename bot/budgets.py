@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from bot import wording
-from bot.pricing import Cost, PriceTable
+from bot.pricing import Cost, PriceTable, format_usd
 from bot.reports import Period, month_of
 from bot.storage import Storage
 
@@ -31,6 +31,7 @@ class BudgetStatus:
     limit_nano_usd: int | None  # None: unlimited
     spent_nano_usd: int
     drafts: int
+    needed_nano_usd: int | None = None  # a refused draft's worst case, set aside before it
 
     @property
     def limited(self) -> bool:
@@ -129,7 +130,8 @@ class Budgets:
         )
         if reservation is None:
             drafts = self.store.user_spend_nano_usd(user_id, *month.iso_bounds())[1]
-            raise OverBudget(BudgetStatus(user_id, month, limit, spent + unwritten, drafts))
+            status = BudgetStatus(user_id, month, limit, spent + unwritten, drafts, worst.nano_usd)
+            raise OverBudget(status)
         return reservation
 
     def release(self, reservation: int | None) -> None:
@@ -157,9 +159,16 @@ def _nano(usd: Decimal) -> int:
 
 
 def over_budget_message(status: BudgetStatus, admins: str = wording.ADMIN_CONTACT_UNKNOWN) -> str:
-    return wording.OVER_BUDGET.format(
+    """Why a draft was refused: the budget is used up, or what is left is less than the
+    most the draft could cost."""
+    used_up = status.remaining is None or status.remaining.nano_usd == 0
+    sentence = wording.OVER_BUDGET_USED_UP if used_up else wording.OVER_BUDGET
+    needed = status.needed_nano_usd
+    return sentence.format(
         spent=status.spent.display(),
         limit=status.limit.display() if status.limit else "-",
+        left=status.remaining.display() if status.remaining else "-",
+        needed=format_usd(needed) if needed is not None else "-",
         month=status.month.start.strftime("%B"),
         resets_on=status.resets_on,
         admins=admins,

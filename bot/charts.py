@@ -1,9 +1,10 @@
 """Usage charts for admins reviewing spend: what the model calls cost, day by day and by whom.
 
 `cost_chart_png` draws one 1600×900 PNG with two panels. On the left, cost per UTC day as
-stacked bars, one colour per series (a person or a kind of request; the eight costliest, the
+stacked bars, one colour per series (a person or a kind of request; the ten costliest, the
 rest merged into "Others"), so a spike and its cause are visible at a glance and quiet days
-show as empty slots. On the right, the top ten by cost with the exact amount on each bar.
+show as empty slots. On the right, the same ten by cost, in the same colours, with the exact
+amount on each bar and, optionally, a line at the monthly budget.
 
 Costs arrive as whole nano-dollars, as the store keeps them; sums stay in integers and amounts
 are converted with Decimal, floats exist only for the plot itself. Drawn with matplotlib's
@@ -39,15 +40,20 @@ from bot.pricing import format_usd
 DailyRow = tuple[str, str, int]  # (day YYYY-MM-DD in UTC, series label, cost in nano-USD)
 TopRow = tuple[str, int]  # (label, cost in nano-USD)
 
-MAX_SERIES = 8
 TOP_N = 10
+MAX_SERIES = TOP_N  # the same people (or kinds) on both panels
 OTHERS = "Others"
 LABEL_CHARS = 24
 WIDTH_IN, HEIGHT_IN, DPI = 16, 9, 100
 
-# Okabe–Ito: eight colours that stay distinct under the common colour-vision deficiencies.
-_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000")
+# Okabe–Ito's eight colours, which stay distinct under the common colour-vision deficiencies,
+# then two of Paul Tol's (wine, teal) for the ninth and tenth.
+_PALETTE = (
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9",
+    "#CC79A7", "#F0E442", "#000000", "#882255", "#44AA99",
+)  # fmt: skip
 _OTHERS_COLOUR = "#BBBBBB"
+_BUDGET_COLOUR = "#555555"  # dark grey: no person or kind has it
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MAX_X_LABELS = 16
 # Used, in this order, for glyphs DejaVu Sans lacks, if the host has them (e.g. fonts-noto-cjk).
@@ -104,6 +110,7 @@ def cost_chart_figure(
     top: Sequence[TopRow],
     series_name: str = "person",
     days: Sequence[str] | None = None,
+    budget_nano_usd: int | None = None,
 ) -> Figure:
     """The chart as a matplotlib Figure (on an Agg canvas); see `cost_chart_png`."""
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
@@ -116,7 +123,7 @@ def cost_chart_figure(
         if days is None:
             days = sorted({day for day, _label, _cost in daily})
         colours = _draw_daily(fig.add_subplot(grid[0, 0]), daily, days, series_name)
-        _draw_top(fig.add_subplot(grid[0, 1]), top, series_name, colours)
+        _draw_top(fig.add_subplot(grid[0, 1]), top, series_name, colours, budget_nano_usd)
     families, _covered = _fonts()
     for text in fig.findobj(Text):
         text.set_fontfamily(list(families))
@@ -129,15 +136,17 @@ def cost_chart_png(
     top: Sequence[TopRow],
     series_name: str = "person",
     days: Sequence[str] | None = None,
+    budget_nano_usd: int | None = None,
 ) -> bytes:
     """PNG bytes, 1600×900: stacked cost per day by series (left), top ten by cost (right).
 
     `daily` holds (YYYY-MM-DD UTC, label, nano-USD) rows, `top` (label, nano-USD) rows sorted
     costliest first, `series_name` is "person" or "kind", and `days`, if given, lists every
-    day of the period in order so days without usage still get a slot. With no data at all the
-    figure just says "No usage in this period".
+    day of the period in order so days without usage still get a slot; `budget_nano_usd`, if
+    given, draws a dashed line at that amount on the top panel (a per-person monthly budget).
+    With no data at all the figure just says "No usage in this period".
     """
-    fig = cost_chart_figure(title, daily, top, series_name, days)
+    fig = cost_chart_figure(title, daily, top, series_name, days, budget_nano_usd)
     buffer = io.BytesIO()
     try:
         fig.savefig(buffer, format="png", dpi=DPI)
@@ -202,7 +211,13 @@ def _draw_daily(
     return colours
 
 
-def _draw_top(ax: Axes, top: Sequence[TopRow], series_name: str, colours: dict[str, str]) -> None:
+def _draw_top(
+    ax: Axes,
+    top: Sequence[TopRow],
+    series_name: str,
+    colours: dict[str, str],
+    budget_nano_usd: int | None,
+) -> None:
     """Horizontal bars, costliest at the top, each labelled with its amount."""
     plural = "people" if series_name == "person" else f"{series_name}s"
     ax.set_title(f"Top {_display(plural, limit=None)} by cost", fontsize=14)
@@ -220,6 +235,12 @@ def _draw_top(ax: Axes, top: Sequence[TopRow], series_name: str, colours: dict[s
     # Always ten slots, costliest at the top, so bars keep one thickness however many there are.
     ax.set_ylim(TOP_N - 0.5, -0.5)
     highest = max(widths)
+    if budget_nano_usd is not None and budget_nano_usd > 0:
+        budget = float(usd(budget_nano_usd))
+        label = _display(f"Monthly budget {format_usd(budget_nano_usd)}", limit=None)
+        ax.axvline(budget, color=_BUDGET_COLOUR, linestyle="--", linewidth=1.5, label=label)
+        ax.legend(loc="lower right", fontsize=10)
+        highest = max(highest, budget)
     ax.set_xlim(0, highest * 1.35 if highest > 0 else 1)
     ax.set_xticks([])
     ax.spines[["top", "right", "bottom"]].set_visible(False)

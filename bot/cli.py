@@ -5,20 +5,21 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 from click_default_group import DefaultGroup
 
+from bot import wording
 from bot.budgets import Budgets
-from bot.cli_report import report_output
+from bot.cli_report import check_output, report_output, write_output
 from bot.config import ConfigError, Settings, load_settings
 from bot.errors import SetupError
 from bot.logs import setup_logging
-from bot.pricing import Cost, load_price_table, parse_usd
+from bot.pricing import Cost, load_price_table, parse_usd, usd_bounds
 from bot.prompts import load_prompts
 from bot.reports import GROUPINGS, PERIOD_NAMES, PeriodError, dates_period, named_period
+from bot.slack_ids import CHANNEL_ID
 from bot.storage import open_store
 from bot.storage.records import GroupBy
 
@@ -74,18 +75,21 @@ def serve() -> None:
 
 
 @cli.command()
-@click.argument("kind")
-@click.argument("instructions", nargs=-1, required=True)
+@click.argument("request_words", metavar="REQUEST...", nargs=-1, required=True)
 @click.option("--user", default="cli", show_default=True, help="User id for the usage log.")
-def draft(kind: str, instructions: tuple[str, ...], user: str) -> None:
+def draft(request_words: tuple[str, ...], user: str) -> None:
     """Draft from the terminal with the same prompts, model and usage log as Slack.
 
-    KIND is a kind name or alias (see `draftbot kinds`). The draft goes to standard
-    output; its token usage and cost to standard error. Needs only ANTHROPIC_API_KEY.
+    REQUEST is what you would type after /draft, routed to a kind exactly as Slack routes
+    it (the kind's name or alias among the first words, otherwise the default kind; see
+    `draftbot kinds`). Slack links are not read here: the text alone is drafted from. The
+    draft goes to standard output; its token usage and cost to standard error. Needs only
+    ANTHROPIC_API_KEY.
 
     \b
-    Example:
-      draftbot draft email "to Alex asking for a meeting about Q2 budget planning, 3 sentences"
+    Examples:
+      draftbot draft email to Alex asking for a meeting about Q2 budget planning
+      draftbot draft "an agenda for Monday's planning meeting"
     """
     import asyncio
 
@@ -95,13 +99,18 @@ def draft(kind: str, instructions: tuple[str, ...], user: str) -> None:
     settings = _settings_or_exit(need_slack=False)
     setup_logging(logging.WARNING, settings.log_format)
     library = _or_exit(lambda: load_prompts(settings.prompts_dir))
-    prompt_kind = library.find(kind)
-    if prompt_kind is None:
-        names = ", ".join(k.name for k in library.kinds)
-        raise click.UsageError(f"Unknown kind {kind!r}. Choose one of: {names}.")
-    # The same text Slack would send for `/draft KIND instructions`.
-    text = " ".join((kind, *instructions))
-    request = DraftRequest(kind=prompt_kind, text=text, user_id=user, source="cli")
+    route = library.route(" ".join(request_words))
+    if route.kind is None:
+        raise click.UsageError("Say what to draft, for example: draftbot draft email to Alex …")
+    if route.needs_details:
+        noun = route.kind.noun or wording.NEEDS_DETAILS_NOUN
+        example = route.kind.example
+        click.echo(
+            wording.NEEDS_DETAILS.format(noun=noun, command="draftbot draft", example=example),
+            err=True,
+        )
+        sys.exit(2)
+    request = DraftRequest(kind=route.kind, text=route.text, user_id=user, source="cli")
 
     async def run() -> Draft:
         services = _or_exit(lambda: build_services(settings))
@@ -157,6 +166,12 @@ def kinds() -> None:
 )
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE.")
 @click.option(
+    "--wide", is_flag=True, help="Table: every column (tokens, cut off, first token), unfitted."
+)
+@click.option(
+    "--force", is_flag=True, help="Replace the --output FILE if it exists (never the database)."
+)
+@click.option(
     "--post-to",
     metavar="CHANNEL_ID",
     help="Post the summary and chart to this Slack channel (needs SLACK_BOT_TOKEN).",
@@ -168,6 +183,8 @@ def report(
     group_by: GroupBy,
     output_format: str,
     output: str | None,
+    wide: bool,
+    force: bool,
     post_to: str | None,
 ) -> None:
     """Usage and cost per person, kind, day or model, from the usage log.
@@ -180,6 +197,7 @@ def report(
     Examples:
       draftbot report
       draftbot report --period last-month --by kind
+      draftbot report --wide   # every column, wider than the terminal
       draftbot report --since 2026-11-01 --until 2026-11-15 --format csv --output nov.csv
       draftbot report --format png --output usage.png
       draftbot report --period last-7-days --post-to C0123ABCD   # e.g. weekly, from cron
@@ -187,6 +205,11 @@ def report(
     settings = _settings_or_exit(need_slack=bool(post_to), need_anthropic=False)
     if period and (since or until):
         raise click.UsageError("Use either --period or --since/--until, not both.")
+    if post_to and not CHANNEL_ID.fullmatch(post_to):
+        raise click.UsageError(
+            f"--post-to needs a channel ID such as C0123ABCD, not {post_to!r}: in Slack, open "
+            "the channel's name → About, and copy the Channel ID at the bottom."
+        )
     if output_format == "png" and not output:
         raise click.UsageError("--format png needs --output FILE (a PNG is not for the terminal).")
     try:
@@ -195,11 +218,13 @@ def report(
         )
     except PeriodError as error:
         raise click.UsageError(str(error)) from error
-    data = _or_exit(lambda: report_output(settings, chosen, group_by, output_format, post_to))
+    if output:
+        check_output(settings, output, force=force)
+    data = _or_exit(lambda: report_output(settings, chosen, group_by, output_format, post_to, wide))
     if data is None:
         return
     if output:
-        Path(output).write_bytes(data if isinstance(data, bytes) else data.encode())
+        write_output(output, data if isinstance(data, bytes) else data.encode(), force=force)
         click.echo(f"Wrote {output}.", err=True)
     else:
         click.echo(data, nl=False)
@@ -232,7 +257,10 @@ def budget_set(user_id: str, usd: str) -> None:
     """
     amount = parse_usd(usd)
     if amount is None:
-        raise click.UsageError(f"USD must be an amount such as 25 or 12.50, not {usd!r}.")
+        lowest, highest = usd_bounds()
+        raise click.UsageError(
+            f"USD must be an amount such as 25 or 12.50, from {lowest} to {highest}, not {usd!r}."
+        )
     budgets = _budgets()
     budgets.set_limit(user_id, amount, set_by="cli")
     status = budgets.status(user_id)
@@ -268,7 +296,7 @@ def budget_list() -> None:
     Example:
       draftbot budget list
     """
-    from tabulate import tabulate
+    from bot.tables import Column, render_table
 
     budgets = _budgets()
     default = budgets.default_nano_usd
@@ -290,11 +318,9 @@ def budget_list() -> None:
             ]
         )
     if rows:
-        click.echo(
-            tabulate(
-                rows, headers=["Person", "Budget", "Used this month", "Used %", "Set by", "On"]
-            )
-        )
+        headings = ("Budget", "Used this month", "Used %", "Set by", "On")
+        columns = [Column("Person", numeric=False), *map(Column, headings)]
+        click.echo(render_table(columns, rows))
     else:
         click.echo("Nobody has a budget of their own.")
 

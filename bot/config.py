@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from dotenv import load_dotenv
 
 from bot.errors import SetupError
-from bot.pricing import parse_usd
+from bot.pricing import parse_usd, usd_bounds
 from bot.slack_ids import CHANNEL_ID, USER_ID
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -208,9 +208,11 @@ def load_settings(
     budget_text = env.get("DRAFTBOT_USER_MONTHLY_BUDGET_USD", "")
     budget = parse_usd(budget_text) if budget_text else None
     if budget_text and budget is None:
+        lowest, highest = usd_bounds()
         problems.append(
             "DRAFTBOT_USER_MONTHLY_BUDGET_USD must be an amount in US dollars such as 25 "
-            f"or 12.50 (leave it unset for no limit), not {budget_text!r}."
+            f"or 12.50, from {lowest} to {highest} (leave it unset for no limit), "
+            f"not {budget_text!r}."
         )
 
     alert_channel = env.get("DRAFTBOT_ALERT_CHANNEL") or None

@@ -14,6 +14,9 @@ from bot.usage import TokenUsage
 DEFAULT_PRICES_FILE = Path(__file__).parent / "data" / "prices.toml"
 _PER_MILLION = Decimal(1_000_000)
 _NANO = Decimal("0.000000001")
+# The largest amount `parse_usd` accepts (a monthly budget of a million dollars is already
+# absurd, and amounts stay far inside the 64-bit nano-dollar columns of the database).
+MAX_USD = Decimal(1_000_000)
 
 
 class PriceFileError(SetupError):
@@ -123,12 +126,18 @@ class PriceTable:
 
 
 def parse_usd(text: str) -> Decimal | None:
-    """A non-negative dollar amount as people type it ("25", "$12.50"); None if it is not one."""
+    """A dollar amount as people type it ("25", "$12.50"), from $0 to MAX_USD; None if it is
+    not one ("lots", "NaN", "-5", "1e400")."""
     try:
         amount = Decimal(text.strip().removeprefix("$"))
     except ArithmeticError:
         return None
-    return amount if amount.is_finite() and amount >= 0 else None
+    return amount if amount.is_finite() and 0 <= amount <= MAX_USD else None
+
+
+def usd_bounds() -> tuple[str, str]:
+    """The smallest and largest amounts `parse_usd` accepts, for messages: ("$0.00", …)."""
+    return format_usd(0), Cost(MAX_USD).display()
 
 
 def load_price_table(path: Path | None = None) -> PriceTable:

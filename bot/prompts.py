@@ -45,6 +45,7 @@ class PromptKind:
     model: str | None
     body: str
     is_default: bool = False
+    noun: str | None = None  # "Drafting your {noun}…"; None: just "Drafting…"
 
     def words(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
@@ -175,7 +176,15 @@ def _load_kind(path: Path) -> PromptKind:
         model=str(meta["model"]) if meta.get("model") else None,
         body=body,
         is_default=bool(meta.get("default", False)),
+        noun=_noun(meta),
     )
+
+
+def _noun(meta: dict[str, object]) -> str | None:
+    """What the kind makes, for "Drafting your email…": the name unless `noun:` says
+    otherwise; `noun:` left empty (the catch-all kind) gives just "Drafting…"."""
+    noun = meta.get("noun", meta["name"])
+    return str(noun).strip() or None if noun else None
 
 
 def _check_unique_words(kinds: tuple[PromptKind, ...]) -> None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
+from bot import wording
 from bot.pricing import Cost
 from bot.reports import Report, ReportRow
+from bot.tables import Column, render_table
 
 JSON_SCHEMA = "draftbot.report/1"
 CSV_COLUMNS = (
@@ -34,6 +37,8 @@ CSV_COLUMNS = (
     "ttft_p50_ms",
     "ttft_p95_ms",
 )
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _GROUP_HEADINGS = {"user": "Person", "kind": "Kind", "day": "Day (UTC)", "model": "Model"}
 
 
@@ -61,13 +66,23 @@ def row_values(row: ReportRow) -> dict[str, Any]:
 
 
 def to_csv(report: Report) -> str:
-    """One line per group (no total line, so a spreadsheet's SUM is right)."""
+    """One line per group (no total line, so a spreadsheet's SUM is right). Text that a
+    spreadsheet would run as a formula is written as text (`csv_cell`)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in report.rows:
-        writer.writerow(row_values(row))
+        writer.writerow({column: csv_cell(value) for column, value in row_values(row).items()})
     return out.getvalue()
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as written: text starting with `=`, `+`, `-`, `@`, a tab
+    or a carriage return (a display name such as `=HYPERLINK(…)`) gets a leading `'`, as
+    OWASP's CSV-injection advice says. Numbers are left alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def to_json(report: Report) -> str:
@@ -90,45 +105,58 @@ def to_json(report: Report) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def render(report: Report, output_format: str) -> str:
-    """The report as "table", "csv" or "json"."""
-    return {"table": to_table, "csv": to_csv, "json": to_json}[output_format](report)
+def render(report: Report, output_format: str, wide: bool = False) -> str:
+    """The report as "table" (`wide`: every column), "csv" or "json"."""
+    if output_format == "table":
+        return to_table(report, wide=wide)
+    return {"csv": to_csv, "json": to_json}[output_format](report)
 
 
-def to_table(report: Report) -> str:
-    from tabulate import tabulate  # slow to import (it reads package metadata): tables only
+TABLE_COLUMNS = (
+    Column("", numeric=False),  # the grouping's heading
+    Column("Drafts"),
+    Column("Failed"),
+    Column("Cut off", wide_only=True),
+    Column("Input", wide_only=True),
+    Column("Output", wide_only=True),
+    Column("Cache write", wide_only=True),
+    Column("Cache read", wide_only=True),
+    Column("Cached %"),
+    Column("Cost"),
+    Column("Saved by cache"),
+    Column("Latency p50/p95"),
+    Column("First token p50/p95", wide_only=True),
+)
 
+
+def to_table(report: Report, wide: bool = False, width: int | None = None) -> str:
+    """The columns a reader needs, fitted to `width` (the terminal's by default); `wide`:
+    every column, however wide."""
     heading = _GROUP_HEADINGS[report.group_by]
-    headers = [
-        heading,
-        "Drafts",
-        "Failed",
-        "Cut off",
-        "Input",
-        "Output",
-        "Cache write",
-        "Cache read",
-        "Cached %",
-        "Cost",
-        "Saved by cache",
-        "Latency p50/p95",
-        "First token p50/p95",
-    ]
-    lines = [_table_line(row) for row in report.rows]
-    lines.append(_table_line(report.total))
-    table = tabulate(lines, headers=headers, tablefmt="simple", disable_numparse=True)
+    columns = (replace(TABLE_COLUMNS[0], heading=heading), *TABLE_COLUMNS[1:])
+    table = render_table(
+        columns,
+        [_table_line(row) for row in report.rows],
+        total=_table_line(report.total),
+        wide=wide,
+        width=width,
+    )
     title = f"Draftbot usage by {heading.lower()} · {report.period.label}"
     notes = [title, "", table]
+    if report.total.savings.nano_usd < 0:
+        notes.append("\n" + wording.REPORT_NEGATIVE_SAVINGS)
     if report.total.unpriced_requests:
         notes.append(
-            f"\n{report.total.unpriced_requests} request(s) used a model with no price in the "
-            "price table: their cost is unknown and not included above."
+            f"\n* {report.total.unpriced_requests} request(s) used a model with no price in "
+            "the price table: their cost is unknown and not included above."
         )
+    if not wide:
+        notes.append("\nMore columns (tokens, cut off, first token): --wide.")
     return "\n".join(notes) + "\n"
 
 
 def _table_line(row: ReportRow) -> list[str]:
-    cost = row.cost.display() + (" + price unknown" if row.unpriced_requests else "")
+    cost = row.cost.display() + ("*" if row.unpriced_requests else "")  # see the note
     return [
         row.label if row.label == row.key or row.key == "total" else f"{row.label} ({row.key})",
         f"{row.requests:,}",

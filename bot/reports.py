@@ -43,7 +43,7 @@ class Period:
     def label(self) -> str:
         last_day = (self.end - timedelta(days=1)).date()
         first_day = self.start.date()
-        if self.name in ("this-month", "last-month"):
+        if self.is_month:
             text = first_day.strftime("%B %Y")
         elif first_day == last_day:
             text = f"{first_day:%d %b %Y}"
@@ -58,6 +58,19 @@ class Period:
             out.append(day.isoformat())
             day += timedelta(days=1)
         return out
+
+    @property
+    def is_month(self) -> bool:
+        return self.name in ("this-month", "last-month")
+
+    def previous(self) -> Period:
+        """The period just before, as long (for a month: the month before, however long)."""
+        if self.is_month:
+            month = month_of(self.start - timedelta(days=1))
+            return Period(month.start.strftime("%B %Y"), month.start, month.end)
+        length = self.end - self.start
+        first, last = (self.start - length).date(), (self.start - timedelta(days=1)).date()
+        return Period(f"{first}..{last}", self.start - length, self.start)
 
     def iso_bounds(self) -> tuple[str, str]:
         return _iso(self.start), _iso(self.end)

@@ -37,10 +37,13 @@ class Services:
     in_flight: InFlight = field(default_factory=InFlight)  # drafts started, for shutdown
 
     async def replay_journal(self) -> int:
-        """Write usage rows kept while the database was failing; how many were written."""
-        if not self.journal.pending:
-            return 0
-        return await off_loop(self.journal.replay, self.store)
+        """Write usage rows (then drafts) kept while the database was failing; rows written."""
+        written = 0
+        if self.journal.pending:
+            written = await off_loop(self.journal.replay, self.store)
+        if self.sessions.unsaved and not self.journal.pending:
+            await off_loop(self.sessions.save_unsaved)
+        return written
 
     async def aclose(self) -> None:
         await self.drafter.model_client.aclose()
@@ -51,20 +54,22 @@ def build_slack_client(settings: Settings) -> AsyncWebClient | None:
     if not settings.slack_bot_token:
         return None
     from slack_sdk.http_retry.builtin_async_handlers import (
-        AsyncRateLimitErrorRetryHandler,
         AsyncServerErrorRetryHandler,
         async_default_handlers,
     )
     from slack_sdk.web.async_client import AsyncWebClient
 
-    # slack-sdk retries only connection errors by default; 429s need their own handler, and
-    # so do Slack's passing 500/503s (else a DM that is the last way to answer stays empty).
+    from bot.slack_retries import RateLimitRetries
+
+    # slack-sdk retries only connection errors by default; 429s need their own handler (ours
+    # reads any Retry-After, where slack-sdk's raises ValueError on "1.5"), and so do Slack's
+    # passing 500/503s (else a DM that is the last way to answer stays empty).
     return AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         retry_handlers=[
             *async_default_handlers(),
-            AsyncRateLimitErrorRetryHandler(2),
+            RateLimitRetries(2),
             AsyncServerErrorRetryHandler(2),
         ],
     )

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 # Longer than any model call can take with the default queue wait and deadline (3.5 min).
 STUCK_AFTER = timedelta(minutes=5)
+# Drafts kept in memory while the database refuses writes, until they can be saved; past
+# this many, new drafts arrive without buttons (their text is in Slack either way).
+MAX_UNSAVED_DRAFTS = 1_000
 
 
 class DraftUnavailable(UserFacingError):
@@ -64,6 +67,8 @@ class DraftSessions:
         self.store = store
         self.library = library
         self.retention = timedelta(days=retention_days)
+        # Drafts the database refused, by id: their buttons work once `save_unsaved` saves them.
+        self._unsaved: dict[str, dict[str, Any]] = {}
 
     async def create(
         self,
@@ -74,6 +79,7 @@ class DraftSessions:
         """Draft (raises `DraftFailed`) and keep it, so its buttons can refine it."""
         draft = await self.drafter.draft(request, on_text=on_text, on_queued=on_queued)
         draft_id = secrets.token_hex(8)
+        now = datetime.now(UTC).isoformat(timespec="microseconds")
         row = {
             "id": draft_id,
             "user_id": request.user_id,
@@ -87,15 +93,46 @@ class DraftSessions:
             # conversation's transcript: only where it came from.
             "response_url": None,
             "source_ref": request.source_ref,
+            "created_at": now,  # when it was made, even if it is saved later
+            "updated_at": now,
         }
         try:
             await write_off_loop(self.store.save_draft, row)
-        except Exception as error:  # the draft is billed and written: show it, buttonless
-            log.warning("could not save draft for its buttons (%s)", type(error).__name__)
-            return draft
+        except Exception as error:  # the draft is billed and written: show it anyway
+            if len(self._unsaved) >= MAX_UNSAVED_DRAFTS:
+                log.warning("could not save draft for its buttons (%s)", type(error).__name__)
+                return draft
+            log.warning(
+                "draft=%s kept in memory until the database takes it (%s)",
+                draft_id,
+                type(error).__name__,
+            )
+            self._unsaved[draft_id] = row
         return replace(draft, draft_id=draft_id)
 
+    @property
+    def unsaved(self) -> int:
+        return len(self._unsaved)
+
+    def save_unsaved(self) -> int:
+        """Save the drafts the database refused (on the database thread); how many were saved.
+
+        Raises what the database raises, leaving the rest for the next try.
+        """
+        saved = 0
+        for draft_id, row in list(self._unsaved.items()):
+            try:
+                self.store.save_draft(row)
+            except Exception:
+                if self.store.get_draft(draft_id) is None:  # not saved after all
+                    raise
+            self._unsaved.pop(draft_id, None)
+            saved += 1
+        return saved
+
     def load(self, draft_id: str, user_id: str) -> StoredDraft:
+        if draft_id in self._unsaved:  # its buttons need it saved first
+            self.save_unsaved()
         row = self.store.get_draft(draft_id)
         if row is None:
             raise DraftUnavailable(wording.DRAFT_EXPIRED.format(days=self.retention.days))

@@ -18,7 +18,23 @@ SECTION_LIMIT = 3_000  # a section's mrkdwn text
 PLAIN_INPUT_LIMIT = 3_000  # a plain_text_input's value (the Edit form)
 BLOCKS_PER_MESSAGE = 50
 RESPONSE_URL_POSTS = 5  # a response_url takes 5 posts within 30 minutes
-OPTION_LABEL_LIMIT = 75  # a select option's text
+OPTION_LABEL_LIMIT = 75  # a select option's text, and its description
+SIGNATURE_MAX_AGE_SECONDS = 300  # a signed request's timestamp: at most 5 minutes off
+
+# auth.test errors that mean Slack refuses the bot token itself (uninstalled, revoked, wrong
+# token): trying again does not help. Any other failure (5xx, ratelimited, internal_error, a
+# dropped connection) is Slack having a bad moment.
+TOKEN_REFUSED_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "app_uninstalled",
+        "not_allowed_token_type",
+    }
+)
 
 # ------------------------------------------------------------------ ids and mentions
 
@@ -33,6 +49,8 @@ SUBTEAM_TOKEN = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|@?([^>]*))?>", re.IGNORECA
 BROADCAST_WORD = re.compile(r"(?<![\w@])@(channel|here|everyone)\b", re.IGNORECASE)
 # Any `<…>` token of Slack markup.
 ANGLE_TOKEN = re.compile(r"<([^<>]*)>")
+# A link's scheme, "https:" in `<https://…|label>` (also "javascript:", "mailto:", …).
+URL_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 def user_argument(text: str) -> str | None:

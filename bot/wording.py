@@ -5,12 +5,14 @@ Messages say what happened and what to do next; they never contain raw API error
 
 from __future__ import annotations
 
-WORKING = "Drafting your {kind}…"
+WORKING = "Drafting your {noun}…"
+WORKING_ANY = "Drafting…"  # kinds without a noun (the catch-all)
 
 NEEDS_DETAILS = (
-    "What should the {kind} say? Add a few details after the word, for example:\n"
+    "What should the {noun} say? Add a few details after the word, for example:\n"
     "`{command} {example}`"
 )
+NEEDS_DETAILS_NOUN = "draft"  # for kinds without a noun
 
 TRUNCATED = (
     "This draft was cut off because it reached the length limit for {kind} drafts "
@@ -63,6 +65,17 @@ UNEXPECTED = (
 
 REFERENCE = "Reference for your admin: `{reference}`"
 
+# Before any request runs, Draftbot checks (once, shared) that Slack accepts its bot token.
+SLACK_UNREACHABLE = (
+    "Draftbot couldn't reach Slack just now, so your request didn't start. "
+    "Please try again in a minute."
+)
+
+SLACK_TOKEN_REFUSED = (
+    "Slack no longer accepts Draftbot's token (the app may have been removed from this "
+    "workspace), so your request didn't start. Please ask your Slack admin to reinstall Draftbot."
+)
+
 SENT_AS_FILE = (
     "This draft is too long for Slack messages, so the full text is in a file in your "
     "direct messages with Draftbot. Here is the beginning:"
@@ -83,9 +96,15 @@ HELP_OUTRO = (
 )
 
 OVER_BUDGET = (
-    "You've used {spent} of your {limit} Draftbot budget for {month}, so Draftbot didn't "
-    "start this draft. Your budget starts again on {resets_on}. If you need more before "
-    "then, ask {admins}."
+    "Draftbot didn't start this draft because it could cost up to {needed}, and you have "
+    "{left} left of your {limit} Draftbot budget for {month} (before a draft starts, Draftbot "
+    "sets aside the most it could cost). Your budget starts again on {resets_on}. If you need "
+    "more before then, ask {admins}."
+)
+OVER_BUDGET_USED_UP = (
+    "You've used all of your {limit} Draftbot budget for {month} ({spent}), so Draftbot "
+    "didn't start this draft. Your budget starts again on {resets_on}. If you need more "
+    "before then, ask {admins}."
 )
 
 BUDGET_NOTICE = (
@@ -120,6 +139,12 @@ REPORT_FILES_FAILED = (
 BUDGET_USAGE = (
     "To set someone's monthly budget: `{command} budget @person 25` (US dollars). "
     "`{command} budget @person none` removes their own limit."
+)
+
+BUDGET_BAD_AMOUNT = (
+    "Draftbot can't use that as a monthly budget. Give an amount in US dollars from {lowest} "
+    "to {highest}, for example `{command} budget @person 25`, or `none` to remove their own "
+    "limit."
 )
 
 BUDGET_SET = "{user}'s monthly Draftbot budget is now {limit}. They have used {spent} in {month}."
@@ -213,6 +238,27 @@ CUT_OFF_SLOW = (
 CANNOT_SEE_CONVERSATION = (
     "Draftbot can only read conversations you can see yourself, and <#{channel}> is a private "
     "conversation you're not in. Ask someone in it to run the summary, or paste the text."
+)
+
+CANNOT_SEE_AS_GUEST = (
+    "Guests, and people from other organizations, can only have Draftbot read conversations "
+    "they're in, and you're not in <#{channel}>. Ask someone in it to run the summary, or "
+    "paste the text."
+)
+
+CANNOT_SEE_SHARED = (
+    "<#{channel}> is shared with another organization, so Draftbot reads it only for people "
+    "in it, and you're not. Join it first, or ask someone in it to run the summary."
+)
+
+CANNOT_CHECK_ACCESS = (
+    "Draftbot couldn't check with Slack that you can see <#{channel}>, so it didn't read it. "
+    "Please try again in a minute."
+)
+
+POST_NO_LONGER_A_MEMBER = (
+    "You're not a member of <#{channel}> now, so Draftbot didn't post this draft there. Join "
+    "<#{channel}> and click *Post to channel* again, or copy the draft above."
 )
 
 POST_NOT_A_MEMBER = (
@@ -318,11 +364,19 @@ DRAFT_CUT_SHORT = (
 REPORT_HEADER = "Draftbot usage report"
 REPORT_TOP_PEOPLE = "*Top people*"
 REPORT_TOP_KINDS = "*Top kinds*"
-REPORT_CHART_TITLE = "Draftbot usage · {period}"
+REPORT_CHART_TITLE = "Draftbot usage · {period} · {total} · {change}"
+REPORT_CHANGE = "{percent:+.0%} on {previous}"
+REPORT_CHANGE_FROM_NOTHING = "nothing spent in {previous}"
+REPORT_PREVIOUS_DAYS = "the {days} days before"
+REPORT_PREVIOUS_DAY = "the day before"
 REPORT_CHART_FILE_TITLE = "Draftbot usage chart, {period}"
 REPORT_FILES_COMMENT = "Draftbot usage report, {period}: chart and per-person CSV."
 REPORT_CHART_NAME = "Chart"
 REPORT_CSV_TITLE = "Usage by person (CSV)"
+REPORT_NEGATIVE_SAVINGS = (
+    "Saved by cache is negative: cache writes cost more than cache reads saved this period "
+    "(each kind's first request, or one after the cache expired, pays extra to write it)."
+)
 
 DATABASE_DOWN = (
     "Draftbot can't record what drafts cost right now (its database isn't answering), so it "
@@ -330,7 +384,33 @@ DATABASE_DOWN = (
     "Draftbot admin if it keeps happening."
 )
 
+SLACK_BUSY = (
+    "Slack is busy right now and asked Draftbot to slow down, so that didn't go through. "
+    "Please try again in a minute."
+)
+
 DATABASE_BUSY = (
     "Draftbot's database is busy or not answering just now, so that didn't go through. "
     "Please try again in a minute; if it keeps happening, tell your Draftbot admin."
+)
+
+
+def counted(number: int, one: str, many: str) -> str:
+    """ "1 draft", "3 drafts", "1 person", "2 people": a count with its noun, for Slack."""
+    return f"{number:,} {one if number == 1 else many}"
+
+
+# ------------------------------------------------------------------ `draftbot report --output`
+
+OUTPUT_IS_DATABASE = (
+    "{path} is Draftbot's database: a report never overwrites it, even with --force. "
+    "Choose another file name, for example --output usage.csv."
+)
+OUTPUT_IS_JOURNAL = (
+    "{path} is Draftbot's usage journal (usage rows still to be written to the database): "
+    "a report never overwrites it, even with --force. Choose another file name."
+)
+OUTPUT_EXISTS = "{path} already exists. Choose another file name, or add --force to replace it."
+OUTPUT_CANNOT_WRITE = (
+    "Cannot write {path} ({reason}). Check that its folder exists and that you may write there."
 )

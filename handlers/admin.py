@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 
 from bot import wording
-from bot.pricing import parse_usd
+from bot.pricing import parse_usd, usd_bounds
 from bot.report_formats import summary_text
 from bot.reports import PERIOD_NAMES, named_period
 from bot.slack_ids import USER_ARGUMENT, user_argument
@@ -64,15 +65,28 @@ async def run(
         return
     if sub.name == "report":
         await _report(flows, sub, user_id, reply)
-    else:
-        await reply.show(Outgoing(text=await write_off_loop(_budget, flows, sub, user_id)))
+        return
+    try:
+        # A partial, not the module's function: the pause after a failed write is kept per
+        # writer, and the function would carry one app's pause into every other app's budget
+        # commands (tests run many apps in one process).
+        answer = Outgoing(text=await write_off_loop(partial(_budget, flows, sub, user_id)))
+    except Exception as error:  # the database, most likely: say so rather than nothing
+        answer = flows.failure_message(error, f"setting a budget for {user_id}")
+    await reply.show(answer)
 
 
 async def _report(flows: Flows, sub: Subcommand, user_id: str, reply: Reply) -> None:
     period = named_period(sub.args[0] if sub.args else "this-month")
     services = flows.services
     try:
-        reports = await build_usage_reports(services.store, services.prices, flows.people, period)
+        reports = await build_usage_reports(
+            services.store,
+            services.prices,
+            flows.people,
+            period,
+            monthly_budget_nano_usd=services.budgets.default_nano_usd,
+        )
     except Exception as error:
         await reply.show(flows.failure_message(error, f"building the report for {user_id}"))
         return
@@ -104,7 +118,10 @@ def _budget(flows: Flows, sub: Subcommand, admin_id: str) -> str:
         )
     amount = parse_usd(amount_text)
     if amount is None:
-        return usage
+        lowest, highest = usd_bounds()
+        return wording.BUDGET_BAD_AMOUNT.format(
+            lowest=lowest, highest=highest, command=flows.command
+        )
     budgets.set_limit(target, amount, set_by=admin_id)
     status = budgets.status(target)
     log.info("budget set user=%s usd=%s by=%s", target, amount, admin_id)

@@ -10,11 +10,22 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.logger import messages as bolt_messages
 
+from bot import wording
+from bot.logs import quiet_logger
 from bot.retention import PURGE_INTERVAL_SECONDS, PurgeTimer, purge
 from bot.services import Services
 from handlers import listeners
+from handlers.authorization import (
+    SharedAuthorization,
+    SharedAuthorize,
+    SlackIdentity,
+    check_at_start,
+)
+from handlers.bolt_requests import events_handler
 from handlers.flows import Flows
+from handlers.http_guard import RequestGuard
 from handlers.people import People
 
 log = logging.getLogger(__name__)
@@ -24,13 +35,59 @@ HEALTH_PATH = "/healthz"
 JOURNAL_RETRY_SECONDS = 5.0  # how often kept usage rows are offered to the database again
 
 
-def build_slack_app(services: Services) -> AsyncApp:
+class _OurOwnSetUp(logging.Filter):
+    """Drops Bolt's notices about the set-up below, logged at every start as warnings: we
+    give `client` (holding the bot token) and `authorize`, and Bolt also reads
+    SLACK_BOT_TOKEN from the environment, so it says the token is unused. It is used: the
+    client holds it, and `SharedAuthorize` hands it to every request."""
+
+    NOTICES = frozenset(
+        {
+            bolt_messages.warning_client_prioritized_and_token_skipped(),
+            bolt_messages.warning_token_skipped(),
+        }
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in self.NOTICES
+
+
+_OWN_SET_UP = _OurOwnSetUp()
+
+
+def bolt_logger() -> logging.Logger:
+    """The base logger for Bolt. Bolt copies its base logger's level into every logger it
+    makes (without one, the root's level: INFO under `draftbot serve`, where a request with a
+    bad signature was logged whole, text, user id and response_url). This one stays at
+    WARNING or above."""
+    logger = quiet_logger("slack_bolt")
+    if _OWN_SET_UP not in logger.filters:
+        logger.addFilter(_OWN_SET_UP)
+    return logger
+
+
+def slack_identity(services: Services) -> SlackIdentity:
+    if services.slack_client is None:
+        raise ValueError("Serving Slack needs SLACK_BOT_TOKEN")
+    return SlackIdentity(services.slack_client)
+
+
+def build_slack_app(services: Services, identity: SlackIdentity | None = None) -> AsyncApp:
+    """The Bolt app. Requests are authorized from one shared auth.test (`identity`; a new
+    one, asked by the first request, when not given)."""
     client = services.slack_client
     if client is None:
         raise ValueError("Serving Slack needs SLACK_BOT_TOKEN")
+    identity = identity or SlackIdentity(client)
     app = AsyncApp(
         client=client,
         signing_secret=services.settings.slack_signing_secret,
+        logger=bolt_logger(),
+        name="draftbot",
+        before_authorize=SharedAuthorization(identity),
+        # Bolt's hint says AuthorizeResult; its own AsyncAuthorize returns `| None`, as ours does.
+        authorize=SharedAuthorize(identity),  # type: ignore[arg-type]
+        user_facing_authorize_error_message=wording.SLACK_UNREACHABLE,
         process_before_response=False,  # ack answers Slack at once; the listener continues
     )
     people = People(services.store, client, services.settings.admin_user_ids)
@@ -45,14 +102,15 @@ def build_slack_app(services: Services) -> AsyncApp:
     return app
 
 
-def build_web_app(slack_app: AsyncApp, services: Services | None = None) -> web.Application:
-    """Slack at POST /slack/events (signature-verified by Bolt), and a health check that
-    never touches the database: it reports the usage rows waiting in the journal."""
-    web_app = slack_app.web_app(path=EVENTS_PATH)
+def build_web_app(slack_app: AsyncApp, services: Services) -> web.Application:
+    """Slack at POST /slack/events (checked by `RequestGuard`, then signature-verified by
+    Bolt), and a health check that never touches the database: it reports the usage rows
+    waiting in the journal."""
+    guard = RequestGuard(services.settings.slack_signing_secret, EVENTS_PATH)
+    web_app = web.Application(middlewares=[guard.middleware()])
+    web_app.router.add_post(EVENTS_PATH, events_handler(slack_app))
 
     async def healthz(_: web.Request) -> web.Response:
-        if services is None:
-            return web.json_response({"ok": True})
         waiting = services.journal.pending
         database = "degraded" if waiting or services.journal.failing_since else "ok"
         return web.json_response({"ok": True, "database": database, "usage_rows_waiting": waiting})
@@ -68,8 +126,11 @@ async def serve(
     purge_interval: float = PURGE_INTERVAL_SECONDS,
 ) -> None:
     """Run until `stop` is set, by default on SIGTERM or SIGINT. Expired drafts are purged at
-    start and every `purge_interval` seconds, even when nobody drafts."""
-    slack_app = build_slack_app(services)
+    start and every `purge_interval` seconds, even when nobody drafts. The bot token is
+    checked with Slack once, before serving."""
+    identity = slack_identity(services)
+    await check_at_start(identity)
+    slack_app = build_slack_app(services, identity)
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

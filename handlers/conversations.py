@@ -11,6 +11,7 @@ Used by the "Summarize thread" message shortcut and by `/draft summary <message 
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -80,6 +81,20 @@ class Transcript:
     @property
     def total_count(self) -> int:
         return self.message_count + self.trimmed_count
+
+
+def conversation_material(transcript: Transcript) -> str:
+    """The conversation as the model reads it after the request: data, between tags.
+
+    `&`, `<` and `>` in the transcript are written `&amp;`, `&lt;`, `&gt;` (the house style
+    says so), so no message, name or file name can close the `<conversation>` tag, open
+    another, or carry a live Slack token such as `<@U…>`.
+    """
+    quoted = html.escape(transcript.text, quote=False)
+    return (
+        f"\n\nThe Slack conversation ({transcript.message_count} messages, "
+        f"times in UTC):\n<conversation>\n{quoted}\n</conversation>"
+    )
 
 
 async def fetch_transcript(

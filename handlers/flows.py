@@ -28,14 +28,20 @@ from bot.storage.offloop import is_database_error, off_loop, write_off_loop
 from handlers.blocks import previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
-from handlers.conversations import Transcript, fetch_transcript
-from handlers.people import People
+from handlers.conversations import conversation_material, fetch_transcript
+from handlers.people import People, Refusal
 from handlers.replies import DirectMessageReply, Reply, ResponseUrlReply, post_to_channel
 
 log = logging.getLogger(__name__)
 
 # Refinements that need the conversation itself, not only the previous draft.
 REREAD_FOR = frozenset({"regenerate", "continue"})
+READ_REFUSALS: dict[Refusal, str] = {
+    "private": wording.CANNOT_SEE_CONVERSATION,
+    "shared": wording.CANNOT_SEE_SHARED,
+    "guest": wording.CANNOT_SEE_AS_GUEST,
+    "unchecked": wording.CANNOT_CHECK_ACCESS,
+}
 
 
 @dataclass(frozen=True)
@@ -113,10 +119,12 @@ class Flows:
     ) -> None:
         """Read the conversation `ref` is in and draft from it (a summary, a reply)."""
         async with self.services.in_flight.track():  # shutdown waits for the reading too
-            if check_access and not await self.people.can_read(asker.user_id, ref.channel_id):
-                # The bot may be in a private conversation the person is not: never leak it.
-                channel = f"<#{ref.channel_id}>"
-                await reply.show(notice(wording.CANNOT_SEE_CONVERSATION.format(channel=channel)))
+            # The bot may be in conversations the person may not read: never leak them.
+            refusal = None
+            if check_access:
+                refusal = await self.cannot_read(asker.user_id, ref.channel_id)
+            if refusal is not None:
+                await reply.show(notice(refusal))
                 return
             try:
                 transcript = await fetch_transcript(self.client, self.people, ref)
@@ -145,18 +153,19 @@ class Flows:
         sessions = self.services.sessions
         try:
             stored = await write_off_loop(sessions.claim, draft_id, user_id)
-        except DraftUnavailable as refusal:
-            await reply.tell(refusal.user_message)
+        except Exception as error:  # someone else's, expired, busy; or the database failing
+            await reply.tell(self.failure_message(error, f"opening draft {draft_id}").text)
             return
         async with self.services.in_flight.track():
             try:
-                await reply.update(
-                    previews.working_preview(stored.text, REFINEMENTS[action].working)
-                )
+                working = REFINEMENTS[action].working
+                await reply.update(previews.working_preview(stored.text, working, stored.request))
 
                 async def on_queued(position: int) -> None:
                     queued = wording.QUEUED.format(position=position)
-                    await reply.update(previews.working_preview(stored.text, queued))
+                    await reply.update(
+                        previews.working_preview(stored.text, queued, stored.request)
+                    )
 
                 material = await self._reread(stored) if action in REREAD_FOR else ""
                 draft = await sessions.refine(
@@ -177,10 +186,18 @@ class Flows:
         ref = MessageRef.from_text(stored.source_ref or "")
         if ref is None:
             return ""
-        if not await self.people.can_read(stored.user_id, ref.channel_id):
-            channel = f"<#{ref.channel_id}>"
-            raise UserFacingError(wording.CANNOT_SEE_CONVERSATION.format(channel=channel))
+        if (refusal := await self.cannot_read(stored.user_id, ref.channel_id)) is not None:
+            raise UserFacingError(refusal)
         return conversation_material(await fetch_transcript(self.client, self.people, ref))
+
+    async def cannot_read(self, user_id: str, channel_id: str) -> str | None:
+        """Why Draftbot will not read this conversation for this person, in words; None
+        when they could read it themselves (`People.why_cannot_read`)."""
+        refusal = await self.people.why_cannot_read(user_id, channel_id)
+        if refusal is None:
+            return None
+        log.info("refused to read %s for user=%s: %s", channel_id, user_id, refusal)
+        return READ_REFUSALS[refusal].format(channel=channel_id)
 
     def _previous_with_problem(self, stored: StoredDraft, problem: str) -> Outgoing:
         """Keep the draft the person had, with its buttons, and say what went wrong."""
@@ -216,8 +233,8 @@ class Flows:
         """The person's draft, or None once they have been told why not."""
         try:
             return await self.load_draft(draft_id, user_id)
-        except DraftUnavailable as refusal:
-            await reply.tell(refusal.user_message)
+        except Exception as error:  # someone else's, expired; or the database failing
+            await reply.tell(self.failure_message(error, f"opening draft {draft_id}").text)
             return None
 
     async def discard(self, draft_id: str, user_id: str) -> None:
@@ -240,7 +257,14 @@ class Flows:
         where = channel or stored.channel_id or ""
         body = text if text is not None else stored.text
         try:
-            await post_to_channel(self.client, where, previews.posted_draft(body, user_id))
+            # Asked again at every click: drafts are kept for days, and people leave or are
+            # removed from channels in the meantime.
+            if not await self.people.check_member(user_id, where):
+                await write_off_loop(sessions.release, draft_id)
+                log.info("refused to post draft=%s: user=%s not in %s", draft_id, user_id, where)
+                return wording.POST_NO_LONGER_A_MEMBER.format(channel=where)
+            out = previews.posted_draft(body, user_id, typed=stored.request)
+            await post_to_channel(self.client, where, out)
         except SlackApiError as error:
             await write_off_loop(sessions.release, draft_id)
             code = str(error.response.get("error"))
@@ -305,6 +329,9 @@ class Flows:
         if is_database_error(error):
             log.warning("database failed while %s: %s", doing, type(error).__name__)
             return previews.failure(wording.DATABASE_BUSY)
+        if isinstance(error, SlackApiError) and error.response.get("error") == "ratelimited":
+            log.warning("Slack rate-limited Draftbot while %s", doing)
+            return previews.failure(wording.SLACK_BUSY)
         log.error("unexpected error while %s", doing, exc_info=error)
         return previews.failure(wording.UNEXPECTED)
 
@@ -313,15 +340,9 @@ class Flows:
         return over_budget_message(status, admins=admins)
 
 
-def conversation_material(transcript: Transcript) -> str:
-    """The conversation as the model reads it after the request."""
-    return (
-        f"\n\nThe Slack conversation ({transcript.message_count} messages, "
-        f"times in UTC):\n<conversation>\n{transcript.text}\n</conversation>"
-    )
-
-
 def cannot_post_reason(channel: str, error: str) -> str:
+    if error == "ratelimited":
+        return wording.SLACK_BUSY
     if error in ("not_in_channel", "channel_not_found") and is_direct_message(channel):
         return wording.CANNOT_POST_DM
     if error in ("not_in_channel", "channel_not_found"):

@@ -1,10 +1,12 @@
-"""Who people are: display names (cached in the database) and who counts as an admin."""
+"""Who people are: display names (cached in the database), who counts as an admin, and
+which conversations they may have Draftbot read or post in."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -16,6 +18,11 @@ from bot.storage.offloop import off_loop, write_off_loop
 log = logging.getLogger(__name__)
 
 NAME_CACHE_TTL = timedelta(days=7)
+
+# Why Draftbot will not read a conversation for someone: a private conversation (or one
+# Slack will not describe), a Slack Connect channel, a guest or someone from another
+# organisation, or Slack could not say who the person is. Each applies to non-members only.
+Refusal = Literal["private", "shared", "guest", "unchecked"]
 
 
 class People:
@@ -69,33 +76,58 @@ class People:
         return bool(user and (user.get("is_admin") or user.get("is_owner")))
 
     async def can_read(self, user_id: str, channel_id: str) -> bool:
-        """Could this person read the conversation themselves? Public channels: yes;
-        private channels and DMs: only their members. Unknown: no."""
+        return await self.why_cannot_read(user_id, channel_id) is None
+
+    async def why_cannot_read(self, user_id: str, channel_id: str) -> Refusal | None:
+        """None when this person could read the conversation themselves; else why not.
+
+        Members may always. Everyone else: private channels, DMs and group DMs, no
+        ("private"); Slack Connect channels, shared with another organisation or being
+        shared, no ("shared"); public channels, yes for full members of the workspace, but
+        not for guests (`is_restricted`, `is_ultra_restricted`) or people of another
+        organisation (`is_stranger`, or a team that is not the channel's) ("guest"). When
+        Slack cannot describe the channel: "private"; the person: members only
+        ("unchecked").
+        """
         if self.client is None:
-            return False
+            return "private"
         try:
             info = (await self.client.conversations_info(channel=channel_id))["channel"]
         except SlackApiError as error:
-            log.info(
-                "conversations.info failed for %s: %s", channel_id, error.response.get("error")
-            )
-            return False
-        private = info.get("is_private") or info.get("is_im") or info.get("is_mpim")
-        return not private or await self.is_member(user_id, channel_id)
+            reason = error.response.get("error")
+            log.info("conversations.info failed for %s: %s", channel_id, reason)
+            return "unchecked" if reason == "ratelimited" else "private"
+        refusal: Refusal
+        if info.get("is_private") or info.get("is_im") or info.get("is_mpim"):
+            refusal = "private"
+        elif shared_with_other_organisations(info):
+            refusal = "shared"
+        else:
+            user = await self._user_info(user_id)
+            if user and not reads_only_own_conversations(user, info):
+                return None
+            refusal = "guest" if user is not None else "unchecked"
+        return None if await self.is_member(user_id, channel_id) else refusal
 
     async def is_member(self, user_id: str, channel_id: str) -> bool:
-        if self.client is None:
-            return False
+        """In the conversation's member list; False when Slack cannot say."""
         try:
-            pages = await self.client.conversations_members(channel=channel_id, limit=1000)
-            async for page in pages:  # slack-sdk follows the cursor
-                if user_id in page.get("members", []):
-                    return True
-            return False
+            return await self.check_member(user_id, channel_id)
         except SlackApiError as error:
             reason = error.response.get("error")
             log.info("conversations.members failed for %s: %s", channel_id, reason)
             return False
+
+    async def check_member(self, user_id: str, channel_id: str) -> bool:
+        """In the conversation's member list; raises SlackApiError when Slack cannot say
+        (`channel_not_found` where Draftbot is not in a private conversation)."""
+        if self.client is None:
+            return False
+        pages = await self.client.conversations_members(channel=channel_id, limit=1000)
+        async for page in pages:  # slack-sdk follows the cursor
+            if user_id in page.get("members", []):
+                return True
+        return False
 
     async def _user_info(self, user_id: str) -> dict[str, Any] | None:
         """The user, {} when Slack has no such user, None when Slack could not answer."""
@@ -109,6 +141,30 @@ class People:
             return {} if reason == "user_not_found" else None
         user = response.get("user")
         return user if isinstance(user, dict) else None
+
+
+def shared_with_other_organisations(channel: Mapping[str, Any]) -> bool:
+    """A Slack Connect channel (conversations.info), or one being shared: `is_ext_shared`,
+    `is_pending_ext_shared`, or `is_shared` between workspaces that are not one Enterprise
+    Grid organisation (`is_org_shared`)."""
+    if channel.get("is_ext_shared") or channel.get("is_pending_ext_shared"):
+        return True
+    return bool(channel.get("is_shared")) and not channel.get("is_org_shared")
+
+
+def reads_only_own_conversations(user: Mapping[str, Any], channel: Mapping[str, Any]) -> bool:
+    """Guests, and people of another organisation, see only the conversations they are in:
+    `is_restricted` (multi-channel guest), `is_ultra_restricted` (single-channel guest),
+    `is_stranger`, or a `team_id` other than the channel's workspace (`context_team_id`)
+    that is not one of their Enterprise Grid workspaces either."""
+    if user.get("is_restricted") or user.get("is_ultra_restricted") or user.get("is_stranger"):
+        return True
+    home, team = channel.get("context_team_id"), user.get("team_id")
+    if not home or not team or team == home:
+        return False
+    enterprise = user.get("enterprise_user")
+    teams = enterprise.get("teams") if isinstance(enterprise, dict) else None
+    return not (isinstance(teams, list) and home in teams)
 
 
 def _best_name(row: dict[str, Any]) -> str:

@@ -228,7 +228,13 @@ class StreamReply:
     on_text: TextCallback | None
 
     def __init__(
-        self, client: AsyncWebClient, user_id: str, team_id: str | None, channel: str, ts: str
+        self,
+        client: AsyncWebClient,
+        user_id: str,
+        team_id: str | None,
+        channel: str,
+        ts: str,
+        typed: str = "",  # the person's request: mentions they typed stay live, as in previews
     ) -> None:
         self.channel, self.ts = channel, ts
         self.client = client
@@ -236,7 +242,7 @@ class StreamReply:
         self.team_id = team_id
         self.dm = DirectMessageReply(client, user_id, channel=channel, thread_ts=ts)
         self.stream: Any = None
-        self.safe = MentionSafeText()
+        self.safe = MentionSafeText(typed)
         self.streamed: list[str] = []
         self.on_text = self._on_text
         self.title = ""

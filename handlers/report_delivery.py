@@ -13,7 +13,7 @@ from typing import Literal
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
-from bot.pricing import PriceTable
+from bot.pricing import PriceTable, format_usd
 from bot.report_formats import summary_text, to_csv
 from bot.reports import Period, Report, build_report, with_names
 from bot.storage import Storage
@@ -28,10 +28,16 @@ class UsageReports:
     by_kind: Report
     daily_by_user: list[tuple[str, str, int]]  # (day, display name, cost nano-USD)
     daily_by_kind: list[tuple[str, str, int]]
+    previous_nano_usd: int = 0  # what the period before cost, for the chart's title
+    monthly_budget_nano_usd: int | None = None  # the default per-person budget, if any
 
 
 async def build_usage_reports(
-    store: Storage, prices: PriceTable, people: People, period: Period
+    store: Storage,
+    prices: PriceTable,
+    people: People,
+    period: Period,
+    monthly_budget_nano_usd: int | None = None,
 ) -> UsageReports:
     by_user = await off_loop(build_report, store, prices, period, "user")
     names = await people.names([row.key for row in by_user.rows])
@@ -43,7 +49,15 @@ async def build_usage_reports(
         for day, user_id, cost in await off_loop(store.daily_costs, first_day, end_day, "user")
     ]
     daily_by_kind = await off_loop(store.daily_costs, first_day, end_day, "kind")
-    return UsageReports(by_user, by_kind, daily_by_user, daily_by_kind)
+    before = await off_loop(store.daily_costs, *period.previous().day_bounds(), "kind")
+    return UsageReports(
+        by_user,
+        by_kind,
+        daily_by_user,
+        daily_by_kind,
+        previous_nano_usd=sum(cost for _day, _kind, cost in before),
+        monthly_budget_nano_usd=monthly_budget_nano_usd,
+    )
 
 
 def chart_png(reports: UsageReports, series: Literal["person", "kind"] = "person") -> bytes:
@@ -51,12 +65,33 @@ def chart_png(reports: UsageReports, series: Literal["person", "kind"] = "person
     from bot.charts import cost_chart_png  # matplotlib is slow to import: only when needed
 
     report = reports.by_user if series == "person" else reports.by_kind
+    budget = reports.monthly_budget_nano_usd if series == "person" else None
     return cost_chart_png(
-        title=wording.REPORT_CHART_TITLE.format(period=report.period.label),
+        title=chart_title(reports),
         daily=reports.daily_by_user if series == "person" else reports.daily_by_kind,
         top=[(row.label, row.cost_nano_usd) for row in report.rows[:10]],
         series_name=series,
         days=report.period.days(),
+        budget_nano_usd=budget if report.period.is_month else None,
+    )
+
+
+def chart_title(reports: UsageReports) -> str:
+    """The period, what it cost, and the change from the period before."""
+    period, total = reports.by_user.period, reports.by_user.total.cost_nano_usd
+    if period.is_month:
+        previous = period.previous().start.strftime("%B %Y")
+    elif len(period.days()) == 1:
+        previous = wording.REPORT_PREVIOUS_DAY
+    else:
+        previous = wording.REPORT_PREVIOUS_DAYS.format(days=len(period.days()))
+    if reports.previous_nano_usd:
+        percent = (total - reports.previous_nano_usd) / reports.previous_nano_usd
+        change = wording.REPORT_CHANGE.format(percent=percent, previous=previous)
+    else:
+        change = wording.REPORT_CHANGE_FROM_NOTHING.format(previous=previous)
+    return wording.REPORT_CHART_TITLE.format(
+        period=period.label, total=format_usd(total), change=change
     )
 
 

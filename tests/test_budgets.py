@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -50,10 +51,25 @@ async def test_over_budget_stops_before_the_model_is_called(
     spend(bot.services.store, "U0ALEX", 990_000_000)  # $0.99 of $1.00 used
     reply = await bot.slash(REQUEST, user_id="U0ALEX")
     [posted] = await asyncio.to_thread(fake_slack.wait_for_responses, reply.response_url, 1, 5.0)
-    assert "You've used $0.99 of your $1.00 Draftbot budget" in posted["text"]
+    # Why: the most this draft could cost (its worst case) is more than what is left.
+    why = re.search(
+        r"didn't start this draft because it could cost up to \$([\d.]+), and you have "
+        r"\$0\.01 left of your \$1\.00 Draftbot budget",
+        posted["text"],
+    )
+    assert why is not None, posted["text"]
+    assert float(why.group(1)) > 0.01
     assert "<@UADMIN1>" in posted["text"]  # who to ask
     assert fake_anthropic.message_requests() == []
     assert len(bot.usage_rows()) == 1  # only the seeded row: nothing was billed
+
+
+@pytest.mark.env(DRAFTBOT_USER_MONTHLY_BUDGET_USD="1")
+async def test_a_used_up_budget_says_so(bot: RunningBot, fake_slack: FakeSlack) -> None:
+    spend(bot.services.store, "U0ALEX", 1_000_000_000)
+    reply = await bot.slash(REQUEST, user_id="U0ALEX")
+    [posted] = await asyncio.to_thread(fake_slack.wait_for_responses, reply.response_url, 1, 5.0)
+    assert "You've used all of your $1.00 Draftbot budget for" in posted["text"]
 
 
 @pytest.mark.env(DRAFTBOT_USER_MONTHLY_BUDGET_USD="1")

@@ -86,13 +86,13 @@ def test_no_usage_is_still_a_full_size_png_that_says_so(month_png: bytes) -> Non
     assert "No usage in this period" in texts
 
 
-def test_ninety_days_and_fifty_people_merge_into_eight_plus_others() -> None:
+def test_ninety_days_and_fifty_people_merge_into_ten_plus_others() -> None:
     days = [(date(2026, 9, 1) + timedelta(d)).isoformat() for d in range(90)]
     people = [f"person {i}" for i in range(50)]
     daily = usage(days, people)
 
     kept = top_series(daily)
-    assert len(kept) == 8
+    assert len(kept) == 10
     matrix = daily_matrix(daily, days, kept)
     assert list(matrix) == [*kept, OTHERS]
 
@@ -106,6 +106,12 @@ def test_ninety_days_and_fifty_people_merge_into_eight_plus_others() -> None:
     assert 8 <= len(dates) <= 16  # thinned so they stay readable
     assert dates[0] == "Sep 1" and dates[1] == "Sep 8"
     assert len(right.get_yticklabels()) == 10
+    # The same ten on both panels, each in a colour of its own (Others alone is grey).
+    assert [t.get_text() for t in right.get_yticklabels()] == kept
+    colours = [tuple(h.get_facecolor()) for h in legend.legend_handles]
+    assert len(set(colours)) == 11
+    bars = [tuple(bar.get_facecolor()) for bar in right.patches]
+    assert bars == colours[:10]
 
     assert image(cost_chart_png("Last 90 days", daily, top_of(daily), "person", days)).size == (
         1600,
@@ -193,3 +199,21 @@ def test_a_single_day_draws() -> None:
     fig = cost_chart_figure("One day", daily, top_of(daily))
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["Nov 3"]
     assert image(cost_chart_png("One day", daily, top_of(daily))).size == (1600, 900)
+
+
+def test_a_monthly_budget_draws_as_a_line_on_the_top_panel() -> None:
+    daily = usage(NOVEMBER, ["Alex Chen", "Sam"])
+    fig = cost_chart_figure(
+        "November", daily, top_of(daily), "person", NOVEMBER, budget_nano_usd=25 * DOLLAR
+    )
+    _left, right = fig.axes
+    [line] = right.get_lines()
+    assert line.get_xdata()[0] == 25.0
+    legend = right.get_legend()
+    assert legend is not None and legend.get_texts()[0].get_text() == r"Monthly budget \$25.00"
+    assert right.get_xlim()[1] >= 25.0, "the line is inside the panel"
+    assert (
+        not cost_chart_figure("November", daily, top_of(daily), "person", NOVEMBER)
+        .axes[1]
+        .get_lines()
+    )

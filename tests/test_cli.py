@@ -86,10 +86,41 @@ def test_draft_prints_the_draft_and_its_usage_and_logs_as_cli(
     assert (row["user_id"], row["source"], row["kind"]) == ("cli", "cli", "email")
 
 
-def test_draft_with_unknown_kind_lists_the_kinds(tmp_path: Path, env: dict[str, str]) -> None:
-    result = run(["draft", "poem", "about spring"], {**env, **pythonpath()}, tmp_path)
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["agenda", "for Monday's planning meeting"],
+        ["an email to Bob about the offsite"],
+        ["please", "write", "a quick summary of the launch notes"],
+        ["poem", "about spring"],
+        ["code", "a Python function that adds two numbers"],
+    ],
+)
+def test_draft_routes_exactly_as_slack_does(
+    tmp_path: Path, env: dict[str, str], fake_anthropic: FakeAnthropic, words: list[str]
+) -> None:
+    from bot.prompts import load_prompts
+
+    text = " ".join(words)
+    library = load_prompts(Path(env["DRAFTBOT_PROMPTS_DIR"]))
+    slack_kind = library.route(text).kind
+    assert slack_kind is not None
+    fake_anthropic.default = Reply(text="Draft.")
+    env = {k: v for k, v in env.items() if not k.startswith("SLACK")}
+    result = run(["draft", *words], {**env, **pythonpath()}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"{slack_kind.name} · claude-sonnet-4-6" in result.stderr
+    [request] = fake_anthropic.message_requests()
+    assert request.body is not None
+    assert request.body["messages"][0]["content"] == text
+    assert request.body["system"][1]["text"] == slack_kind.body
+
+
+def test_draft_with_a_kind_word_only_asks_for_details(tmp_path: Path, env: dict[str, str]) -> None:
+    result = run(["draft", "email"], {**env, **pythonpath()}, tmp_path)
     assert result.returncode == 2
-    assert "Unknown kind 'poem'" in result.stderr and "email" in result.stderr
+    assert "What should the email say?" in result.stderr
+    assert "draftbot draft email to" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_draft_failure_is_a_sentence_not_a_traceback(

@@ -48,6 +48,39 @@ def test_table_by_person_with_slack_names(report_env: dict, fake_slack: FakeSlac
     assert "Total" in result.output and " 3 " in result.output
 
 
+def test_the_default_table_fits_100_columns_and_wide_shows_every_column(
+    report_env: dict,
+) -> None:
+    long_name = "Alexandra Katharina Montgomery-Featherstonehaugh of Accounts Payable"
+    Store(report_env["DATABASE_URL"].removeprefix("sqlite:///")).save_person(
+        "U0ALEX", long_name, ""
+    )
+    env = {k: v for k, v in report_env.items() if not k.startswith("SLACK")}
+    narrow = run(["report"], env).output
+    assert max(map(len, narrow.splitlines())) <= 100, narrow
+    assert "Alexandra Katharina" in narrow and "…" in narrow and long_name not in narrow
+    header = next(line for line in narrow.splitlines() if line.startswith("Person"))
+    assert "Cost" in header and "Input" not in header and "Cache write" not in header
+    assert "--wide" in narrow
+
+    wide = run(["report", "--wide"], env).output
+    header = next(line for line in wide.splitlines() if line.startswith("Person"))
+    assert "Input" in header and "Cache write" in header and "First token" in header
+    assert f"{long_name} (U0ALEX)" in wide
+    lines = wide.splitlines()
+    total = next(n for n, line in enumerate(lines) if line.startswith("Total"))
+    assert set(lines[total - 1]) <= {"-", " "}, "a rule sets the total apart"
+
+
+def test_negative_cache_savings_are_explained(report_env: dict) -> None:
+    note = "cache writes cost more than cache reads saved this period"
+    assert note not in run(["report"], report_env).output  # Alex's cache read paid off
+    store = Store(report_env["DATABASE_URL"].removeprefix("sqlite:///"))
+    store.record_usage(usage("U0NEW", "message", f"{MONTH}-01", cache_write=50_000))
+    store.close()
+    assert note in run(["report"], report_env).output
+
+
 def test_names_come_from_the_cache_without_slack(report_env: dict) -> None:
     Store(report_env["DATABASE_URL"].removeprefix("sqlite:///")).save_person(
         "U0SAM", "Sam Okafor", ""
@@ -136,3 +169,34 @@ def test_doctor_exit_status(report_env: dict, env: dict, fake_slack: FakeSlack) 
     bad = CliRunner().invoke(cli, ["doctor"], env={**env, "ANTHROPIC_API_KEY": "sk-ant-wrong"})
     assert bad.exit_code == 1
     assert "Anthropic rejected ANTHROPIC_API_KEY" in bad.output and "sk-ant-wrong" not in bad.output
+
+
+def test_a_mistyped_sqlite_path_is_refused_not_created(report_env: dict, tmp_path: Path) -> None:
+    missing = tmp_path / "draftbto.db"
+    env = {**report_env, "DATABASE_URL": f"sqlite:///{missing}"}
+    result = CliRunner().invoke(cli, ["report"], env=env)
+    assert result.exit_code == 2
+    assert f"No database at {missing}" in result.output and "DATABASE_URL" in result.output
+    assert not missing.exists(), "a typo must not leave an empty database behind"
+
+
+def test_a_database_without_usage_says_so_and_where(report_env: dict, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    Store(str(empty)).close()  # what `draftbot serve` creates before anyone drafts
+    env = {**report_env, "DATABASE_URL": f"sqlite:///{empty}"}
+    for args in (["report"], ["report", "--format", "json"]):
+        result = CliRunner().invoke(cli, args, env=env)
+        assert result.exit_code == 0
+        assert f"No usage has been recorded in {empty} yet" in result.stderr
+    json.loads(result.stdout)  # the JSON itself stays parseable
+    busy = CliRunner().invoke(cli, ["report"], env=report_env)
+    assert "No usage has been recorded" not in busy.output
+
+
+def test_post_to_a_channel_name_is_refused_before_anything_is_sent(
+    report_env: dict, fake_slack: FakeSlack
+) -> None:
+    result = CliRunner().invoke(cli, ["report", "--post-to", "general"], env=report_env)
+    assert result.exit_code == 2
+    assert "--post-to needs a channel ID such as C0123ABCD, not 'general'" in result.output
+    assert fake_slack.calls_to("chat.postMessage") == [] and fake_slack.uploads == []

@@ -198,3 +198,64 @@ def test_rows_left_in_the_journal_are_written_at_the_next_start_exactly_once(
     assert len(second.store.usage_rows()) == 2, "a replayed row was written twice"
     assert second.journal.pending == 0
     second.store.close()
+
+
+def shorter_click(draft_id: str, response_url: str) -> dict[str, object]:
+    return {
+        "type": "block_actions",
+        "user": {"id": "U0001", "username": "someone", "team_id": "T0001"},
+        "api_app_id": "A0001",
+        "team": {"id": "T0001", "domain": "acme"},
+        "container": {"type": "message", "is_ephemeral": True, "channel_id": "C0001"},
+        "channel": {"id": "C0001", "name": "general"},
+        "trigger_id": f"shorter.{time.monotonic_ns()}",
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "draft_shorter",
+                "block_id": "draft_actions",
+                "value": draft_id,
+                "action_ts": "1700000000.000001",
+            }
+        ],
+    }
+
+
+async def test_a_draft_made_while_writes_fail_keeps_its_buttons_for_when_they_work(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(text="The Q2 budget summary, in full.")
+    store = bot.services.store
+    with store.lock:  # type: ignore[attr-defined]
+        store.db.execute("pragma query_only = 1")  # type: ignore[attr-defined]
+    reply = await bot.slash("email to Alex about the budget")
+    [preview] = await asyncio.to_thread(fake_slack.wait_for_responses, reply.response_url, 1, 10.0)
+    actions = preview["blocks"][-1]
+    assert actions["type"] == "actions", "the draft arrived without its buttons"
+    draft_id = actions["elements"][0]["value"]
+
+    calls = len(fake_anthropic.requests)
+    status, _ = await bot.interact(shorter_click(draft_id, reply.response_url))
+    assert status == 200
+    [_, busy] = await asyncio.to_thread(fake_slack.wait_for_responses, reply.response_url, 2, 10.0)
+    assert "database is busy" in json.dumps(busy)
+    assert len(fake_anthropic.requests) == calls, "no model call while the draft can't be kept"
+
+    with store.lock:  # type: ignore[attr-defined]
+        store.db.execute("pragma query_only = 0")  # type: ignore[attr-defined]
+    await wait_for_rows(bot, 1, limit=10)
+    deadline = time.monotonic() + 10
+    while store.get_draft(draft_id) is None:  # saved by the replay loop, nobody clicking
+        assert time.monotonic() < deadline, "the kept draft was never saved"
+        await asyncio.sleep(0.2)
+
+    fake_anthropic.default = Reply(text="Budget summary.")
+    await asyncio.sleep(2.1)  # past the write pause that followed the last failure
+    status, _ = await bot.interact(shorter_click(draft_id, reply.response_url))
+    assert status == 200
+    [*_, working, shorter] = await asyncio.to_thread(
+        fake_slack.wait_for_responses, reply.response_url, 4, 10.0
+    )
+    assert "Making it shorter" in json.dumps(working)
+    assert "Budget summary." in json.dumps(shorter)

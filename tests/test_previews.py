@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from typing import Any
 
@@ -15,6 +16,7 @@ from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.slack import FakeSlack
 
 REQUEST = "email to Alex asking for a meeting about Q2 budget planning"
+CLICKS = itertools.count(1)  # Slack gives every click its own trigger_id and action_ts
 
 
 async def replies(fake_slack: FakeSlack, url: str, n: int = 1) -> list[dict[str, Any]]:
@@ -34,6 +36,7 @@ def draft_id_of(message: dict[str, Any]) -> str:
 
 
 def button(action: str, draft_id: str, response_url: str, user: str = "U0001") -> dict:
+    click = next(CLICKS)
     return {
         "type": "block_actions",
         "user": {"id": user, "username": "someone", "team_id": "T0001"},
@@ -41,7 +44,7 @@ def button(action: str, draft_id: str, response_url: str, user: str = "U0001") -
         "team": {"id": "T0001", "domain": "acme"},
         "container": {"type": "message", "is_ephemeral": True, "channel_id": "C0001"},
         "channel": {"id": "C0001", "name": "general"},
-        "trigger_id": "111.222.abc",
+        "trigger_id": f"111.222.{click}",
         "response_url": response_url,
         "actions": [
             {
@@ -49,7 +52,7 @@ def button(action: str, draft_id: str, response_url: str, user: str = "U0001") -
                 "action_id": f"draft_{action}",
                 "block_id": "draft_actions",
                 "value": draft_id,
-                "action_ts": "1700000000.000001",
+                "action_ts": f"1700000000.{click:06d}",
             }
         ],
     }
@@ -288,8 +291,18 @@ async def test_the_form_for_people_who_dont_type_commands(
     view = fake_slack.calls_to("views.open")[0].args["view"]
     view = json.loads(view) if isinstance(view, str) else view
     assert view["callback_id"] == "draft_form"
-    kinds = [o["value"] for o in view["blocks"][0]["element"]["options"]]
+    menu = view["blocks"][0]["element"]
+    kinds = [o["value"] for o in menu["options"]]
     assert {"email", "summary", "code", "message", "general"} <= set(kinds)
+    assert menu["initial_option"]["value"] == "general", "the menu starts at the default kind"
+    for option in menu["options"]:  # whole words, never cut mid-phrase
+        description = option["description"]["text"]
+        kind = bot.services.library.find(option["value"])
+        assert kind is not None
+        assert description == kind.description or (
+            description.endswith("…") and kind.description.startswith(description[:-1].rstrip())
+        )
+        assert len(description) <= 75 and not description[:-1].endswith(" ")
 
     def values(details: str) -> dict:
         return {

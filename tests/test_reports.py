@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -167,8 +168,9 @@ def test_table_is_readable_and_flags_unknown_prices(store: Store) -> None:
     report = build_report(store, PRICES, this_month(), "model", names={})
     table = to_table(report)
     assert "Draftbot usage by model · November 2026 (this month)" in table
-    assert "claude-made-up-1" in table and "price unknown" in table
-    assert "1 request(s) used a model with no price" in table
+    [unpriced] = [line for line in table.splitlines() if line.startswith("claude-made-up-1")]
+    assert re.search(r"\$[\d.,]+\* ", unpriced), "its cost is marked as incomplete"
+    assert "* 1 request(s) used a model with no price" in table
     assert report.total.cost.display() in table
 
 
@@ -183,7 +185,7 @@ def test_slack_summary_shows_totals_top_people_and_kinds(store: Store) -> None:
     by_user = build_report(store, PRICES, period, "user", names={"U0ALEX": "Alex Chen"})
     by_kind = build_report(store, PRICES, period, "kind")
     text = json.dumps(summary_blocks(by_user, by_kind), ensure_ascii=False)
-    assert "*6* drafts by *3* people" in text
+    assert "*6 drafts* by *3 people*" in text
     assert by_user.total.cost.display() in text
     assert "1. Alex Chen" in text and "1. email" in text
     assert "saving" in text
@@ -219,3 +221,36 @@ def test_date_range_is_inclusive_and_validated() -> None:
         dates_period("1/11/2026", None, NOW)
     with pytest.raises(PeriodError, match="not a real date"):
         dates_period("2026-02-30", None, NOW)
+
+
+@pytest.mark.parametrize(
+    ("period", "expected"),
+    [
+        ("this-month", "Draftbot usage · November 2026 (this month) · $"),
+        ("last-7-days", "nothing spent in the 7 days before"),
+        ("today", "nothing spent in the day before"),
+    ],
+)
+async def test_the_chart_title_gives_the_total_and_the_change(
+    store: Store, period: str, expected: str
+) -> None:
+    from handlers.people import People
+    from handlers.report_delivery import build_usage_reports, chart_title
+
+    chosen = named_period(period, NOW)
+    reports = await build_usage_reports(store, PRICES, People(store, None, frozenset()), chosen)
+    title = chart_title(reports)
+    assert expected in title
+    assert reports.by_user.total.cost.display() in title
+    if period == "this-month":  # October had one email; November costs more
+        october = build_report(store, PRICES, chosen.previous(), "user").total.cost_nano_usd
+        assert reports.previous_nano_usd == october > 0
+        change = (reports.by_user.total.cost_nano_usd - october) / october
+        assert f"{change:+.0%} on October 2026" in title
+
+
+def test_slack_summary_counts_one_person_and_one_draft_in_the_singular(store: Store) -> None:
+    period = named_period("today", datetime(2026, 11, 24, 12, 0, tzinfo=UTC))  # Kim's one draft
+    by_user = build_report(store, PRICES, period, "user")
+    text = json.dumps(summary_blocks(by_user, build_report(store, PRICES, period, "kind")))
+    assert "*1 draft* by *1 person*" in text and "(1 draft)" in text

@@ -232,6 +232,7 @@ def test_both_backends_have_the_same_tables_columns_and_indexes(
     }  # fmt: skip
     assert {name for (name,) in indexes} == sqlite_indexes == {
         "idx_usage_period_timings", "idx_usage_user_id_created_at", "idx_drafts_updated_at",
+        "idx_usage_ok_by_user",
     }  # fmt: skip
 
 

@@ -9,6 +9,7 @@ the same schema (bot/storage/schema.py), so they give the same numbers.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -52,6 +53,7 @@ class Storage(Protocol):
         self, first_day: str, end_day: str, series: GroupBy
     ) -> list[tuple[str, str, int]]: ...
     def user_spend_nano_usd(self, user_id: str, start: str, end: str) -> tuple[int, int]: ...
+    def has_usage(self) -> bool: ...
     def save_person(self, user_id: str, display_name: str, real_name: str) -> None: ...
     def people(self, user_ids: list[str]) -> dict[str, dict[str, Any]]: ...
     def set_budget(self, user_id: str, monthly_nano_usd: int, set_by: str) -> None: ...
@@ -104,12 +106,19 @@ def open_store(database_url: str) -> Storage:
             error, StorageError
         ):
             raise
-        where = urlsplit(database_url)
         raise StorageUnavailable(
-            f"Cannot connect to the PostgreSQL database {where.path.lstrip('/')} on "
-            f"{where.hostname}:{where.port or 5432} ({type(error).__name__}). Check DATABASE_URL "
+            f"Cannot connect to the PostgreSQL {database_location(database_url)} "
+            f"({type(error).__name__}). Check DATABASE_URL "
             "(host, port, database, user, password) and that the server accepts connections."
         ) from error
+
+
+def database_location(database_url: str) -> str:
+    """Where DATABASE_URL points, for people (never the password): a file or a server."""
+    if database_url.startswith(POSTGRES_SCHEMES):
+        where = urlsplit(database_url)
+        return f"database {where.path.lstrip('/')} on {where.hostname}:{where.port or 5432}"
+    return str(Path(sqlite_path(database_url)).resolve())
 
 
 def sqlite_path(database_url: str) -> str:

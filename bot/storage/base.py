@@ -176,6 +176,10 @@ class SqlStore(ABC):
         rows = self._run(query, [first_day, end_day]).rows
         return [(day, key, int(cost)) for day, key, cost in rows]
 
+    def has_usage(self) -> bool:
+        """Has any usage row ever been recorded here?"""
+        return bool(self._run("select exists (select 1 from usage)").one()[0])
+
     def user_spend_nano_usd(self, user_id: str, start: str, end: str) -> tuple[int, int]:
         """(cost in nano-USD, number of requests) of one user's usage in a period."""
         cost, requests = self._run(_USER_SPEND, [user_id, start, end]).one()

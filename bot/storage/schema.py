@@ -231,6 +231,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         "drafts.source_ref: the conversation a summary was read from (not its text)",
         lambda dialect: [dialect.ddl("alter table drafts add column source_ref {text}")],
     ),
+    Migration(
+        5,
+        "idx_usage_ok_by_user: the default report's timings, grouped by person without a sort",
+        lambda dialect: [
+            """create index if not exists idx_usage_ok_by_user
+                on usage (status, user_id, created_at, latency_ms, ttft_ms)"""
+        ],
+    ),
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from typing import Any
 
 from bot import wording
@@ -62,15 +63,21 @@ def draft_form(
     ask_for_channel: bool = False,
 ) -> View:
     """What to draft, the details, and optional audience, tone and length."""
-    kinds = _options(
-        [
-            (f"{kind.name.capitalize()}: {kind.description}"[:OPTION_LABEL_LIMIT], kind.name)
-            for kind in library.kinds
-        ]
-    )
+    kinds = [
+        {
+            "text": _text(kind.name.capitalize()),
+            # Cut at a word, not mid-phrase, to fit Slack's limit.
+            "description": _text(
+                textwrap.shorten(kind.description, OPTION_LABEL_LIMIT, placeholder="…")
+            ),
+            "value": kind.name,
+        }
+        for kind in library.kinds
+    ]
+    default = next(option for option in kinds if option["value"] == library.default_kind.name)
     select = {"type": "static_select"}
     blocks: list[dict[str, Any]] = [
-        _input("kind", wording.FORM_KIND, {**select, "options": kinds, "initial_option": kinds[0]}),
+        _input("kind", wording.FORM_KIND, {**select, "options": kinds, "initial_option": default}),
         _input(
             "details",
             wording.FORM_DETAILS,

@@ -10,7 +10,7 @@ from bot.prompts import PromptKind, PromptLibrary
 from bot.refinements import REFINEMENTS, TONES
 from bot.slack_ids import PLAIN_INPUT_LIMIT, SECTION_LIMIT
 from handlers.blocks.message import Block, Outgoing, context, notice, section
-from handlers.blocks.text import neutralize_mentions, split_markdown
+from handlers.blocks.text import safe_draft, split_markdown
 
 ACTIONS_BLOCK_ID = "draft_actions"
 
@@ -24,7 +24,7 @@ def draft_preview(draft: Draft, notes: tuple[Block, ...] = ()) -> Outgoing:
     kind = draft.request.kind
     return Outgoing(
         text="",
-        body=neutralize_mentions(draft.text),
+        body=safe_draft(draft.text, typed=draft.request.text),
         blocks=(*notes, *_draft_notes(draft)),
         actions=preview_actions(draft) if draft.draft_id else None,
         file_name=f"{kind.name}-draft.md",
@@ -67,24 +67,23 @@ def preview_actions(draft: Draft) -> Block:
             ],
         }
     )
-    if len(draft.text) <= PLAIN_INPUT_LIMIT:
+    if len(safe_draft(draft.text, draft.request.text)) <= PLAIN_INPUT_LIMIT:  # as Edit shows it
         elements.append(button("edit", wording.LABEL_EDIT))
     elements.append(button("discard", wording.LABEL_DISCARD, "danger"))
     return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": elements}
 
 
-def working_preview(text: str, status: str) -> Outgoing:
+def working_preview(text: str, status: str, typed: str = "") -> Outgoing:
     """The draft with a "Making it shorter…" line and no buttons, while the model works."""
-    first = split_markdown(neutralize_mentions(text))[0]
+    first = split_markdown(safe_draft(text, typed))[0]
     return Outgoing(text=status, body=first, blocks=(context(f"_{status}_"),))
 
 
-def posted_draft(text: str, author_id: str) -> Outgoing:
-    """The draft as posted in the channel, attributed to the person who asked for it."""
+def posted_draft(text: str, author_id: str, typed: str = "") -> Outgoing:
+    """The draft as posted in the channel, attributed to the person who asked for it, as
+    safe as the preview they saw (`typed`: their request, whose mentions stay live)."""
     attribution = wording.POST_ATTRIBUTION.format(user=author_id)
-    return Outgoing(
-        text=attribution, body=neutralize_mentions(text), blocks=(context(attribution),)
-    )
+    return Outgoing(text=attribution, body=safe_draft(text, typed), blocks=(context(attribution),))
 
 
 def with_warning(out: Outgoing, text: str) -> Outgoing:
@@ -130,11 +129,12 @@ def failure(user_message: str, reference: str | None = None) -> Outgoing:
 
 
 def working_text(kind: PromptKind) -> str:
-    return wording.WORKING.format(kind=kind.name)
+    return wording.WORKING.format(noun=kind.noun) if kind.noun else wording.WORKING_ANY
 
 
 def needs_details_text(kind: PromptKind, command: str) -> str:
-    return wording.NEEDS_DETAILS.format(kind=kind.name, command=command, example=kind.example)
+    noun = kind.noun or wording.NEEDS_DETAILS_NOUN
+    return wording.NEEDS_DETAILS.format(noun=noun, command=command, example=kind.example)
 
 
 def kind_lines(library: PromptLibrary, command: str) -> str:

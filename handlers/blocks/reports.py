@@ -52,12 +52,14 @@ def summary_blocks(by_user: Report, by_kind: Report, top: int = 5) -> list[dict[
     """Block Kit summary for admins: totals, top people, top kinds, cache savings."""
     total = by_user.total
     totals = (
-        f"*{total.requests:,}* drafts by *{len(by_user.rows)}* people · "
+        f"*{wording.counted(total.requests, 'draft', 'drafts')}* by "
+        f"*{wording.counted(len(by_user.rows), 'person', 'people')}* · "
         f"cost *{total.cost.display()}*"
         + (f" (+{total.unpriced_requests} with unknown price)" if total.unpriced_requests else "")
         + f"\nPrompt cache: *{total.cache_read_share:.0%}* of input read from cache, "
         f"saving *{total.savings.display()}*"
         + (f"\n{total.failed:,} failed · {total.truncated:,} cut off" if total.requests else "")
+        + (f"\n_{wording.REPORT_NEGATIVE_SAVINGS}_" if total.savings.nano_usd < 0 else "")
     )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": wording.REPORT_HEADER}},
@@ -86,6 +88,7 @@ def summary_blocks(by_user: Report, by_kind: Report, top: int = 5) -> list[dict[
 
 def _top(heading: str, report: Report, top: int) -> str:
     return f"{heading}\n" + "\n".join(
-        f"{index}. {escape(row.label)}: {row.cost.display()} ({row.requests:,} drafts)"
+        f"{index}. {escape(row.label)}: {row.cost.display()} "
+        f"({wording.counted(row.requests, 'draft', 'drafts')})"
         for index, row in enumerate(report.rows[:top], start=1)
     )

@@ -1,4 +1,5 @@
-"""Text that goes back into Slack: mentions made inert, Slack data escaped, long Markdown split."""
+"""Text that goes back into Slack: mentions made inert, Slack data escaped, links made
+honest, long Markdown split."""
 
 from __future__ import annotations
 
@@ -13,18 +14,26 @@ from bot.slack_ids import (
     SUBTEAM_TOKEN,
     USER_MENTION,
 )
+from handlers.blocks.links import (
+    FENCE_CLOSES,
+    FENCE_OPENS,
+    WORD_JOINER,
+    honest,
+    honest_code,
+    typed_mentions,
+    unfinished_from,
+    unfinished_token_from,
+)
 
-# A word joiner after "@" keeps the text readable but stops Slack from notifying anyone.
-_WORD_JOINER = "\u2060"
 _FENCE = re.compile(r"^\s*(```|~~~)")
-_UNFINISHED_TOKEN = re.compile(r"(<[^<>]*|@\w*)$")
+_HOLD_AT_MOST = 300  # characters of streamed text held back while a token may be unfinished
 
 
 def neutralize_mentions(text: str) -> str:
     """Make `<!here>`, `<!channel>`, `<!everyone>`, `@here`… and user-group mentions inert."""
-    text = BROADCAST_TOKEN.sub(lambda m: f"@{_WORD_JOINER}{m.group(1).lower()}", text)
-    text = SUBTEAM_TOKEN.sub(lambda m: f"@{_WORD_JOINER}{m.group(1) or 'group'}", text)
-    return BROADCAST_WORD.sub(lambda m: f"@{_WORD_JOINER}{m.group(1)}", text)
+    text = BROADCAST_TOKEN.sub(lambda m: f"@{WORD_JOINER}{m.group(1).lower()}", text)
+    text = SUBTEAM_TOKEN.sub(lambda m: f"@{WORD_JOINER}{m.group(1) or 'group'}", text)
+    return BROADCAST_WORD.sub(lambda m: f"@{WORD_JOINER}{m.group(1)}", text)
 
 
 def escape(text: str) -> str:
@@ -40,23 +49,71 @@ def plain(text: str) -> str:
     return text.replace("`", "").replace("*", "")
 
 
-class MentionSafeText:
-    """Neutralises mentions in streamed text, holding back a token that may still be
-    cut in half (`<!he` + `re>`) until the next piece shows how it ends."""
+def safe_draft(text: str, typed: str = "") -> str:
+    """Model output made safe to show, and to post in a person's name.
 
-    def __init__(self) -> None:
-        self.pending = ""
+    - Broadcasts and user-group mentions are inert (`neutralize_mentions`), and so is every
+      user mention (`<@U…>` becomes `@U…`) except those the person typed in `typed`, their
+      own request.
+    - Only http(s) links stay links: a `javascript:`, `data:` or relative link, in Slack's
+      `<url|label>` form or Markdown's `[label](url)`, becomes its label as plain text
+      (a `mailto:` link its label and address).
+    - A link's label shows where the link goes: unless the label is that host's own address,
+      the real host follows it (`paypal.com (evil.example)`, `Click here (evil.example)`).
+
+    Code keeps its text (`<xsl:if>`, `arr[i](x)`), but for mentions and labelled or script
+    links. Applying it twice changes nothing more.
+    """
+    return neutralize_mentions(honest(text, typed_mentions(typed)))
+
+
+class MentionSafeText:
+    """`safe_draft` for streamed text: what it returns, piece by piece, adds up to
+    `safe_draft` of the whole, holding back what may still be cut in half (`<!he` + `re>`,
+    `[paypal.com](https://ev` + `il.example)`, an open code span) until the next piece shows
+    how it ends; inside a code block, pieces are read as code. (Should a later piece change
+    what came before, the pieces may differ from the whole: the finished draft is then
+    shown whole.)"""
+
+    def __init__(self, typed: str = "") -> None:
+        self.allowed = typed_mentions(typed)
+        self.raw = ""  # everything fed
+        self.released = 0  # how much of `raw` has been made safe and returned
+        self.in_code = False  # inside a code block at `released`
 
     def feed(self, piece: str) -> str:
-        self.pending += piece
-        match = _UNFINISHED_TOKEN.search(self.pending)
-        cut = match.start() if match and len(match.group(0)) < 64 else len(self.pending)
-        ready, self.pending = self.pending[:cut], self.pending[cut:]
-        return neutralize_mentions(ready)
+        self.raw += piece
+        cut = unfinished_from(self.raw, self.released, in_code=self.in_code)
+        if cut is not None and len(self.raw) - cut >= _HOLD_AT_MOST:  # waited long enough
+            cut = unfinished_token_from(self.raw, self.released)
+        if cut is None or len(self.raw) - cut >= _HOLD_AT_MOST:
+            cut = len(self.raw)
+        return self._release(cut)
 
     def flush(self) -> str:
-        ready, self.pending = self.pending, ""
-        return neutralize_mentions(ready)
+        return self._release(len(self.raw))
+
+    def _release(self, cut: int) -> str:
+        pieces: list[str] = []
+        position = self.released
+        while position < cut:
+            fence = (FENCE_CLOSES if self.in_code else FENCE_OPENS).search(self.raw, position, cut)
+            if self.in_code:
+                end = fence.end() if fence else cut
+                pieces.append(honest_code(self.raw[position:end], self.allowed))
+            elif fence is None:
+                end = cut
+                pieces.append(honest(self.raw[position:end], self.allowed))
+            else:  # prose up to the fence, then its first line, as code
+                line_end = self.raw.find("\n", fence.start(), cut)
+                end = cut if line_end < 0 else line_end + 1
+                pieces.append(honest(self.raw[position : fence.start()], self.allowed))
+                pieces.append(honest_code(self.raw[fence.start() : end], self.allowed))
+            if fence is not None:
+                self.in_code = not self.in_code
+            position = end
+        self.released = max(self.released, cut)
+        return neutralize_mentions("".join(pieces))
 
 
 # ------------------------------------------------------------------ splitting

@@ -10,9 +10,9 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot import wording
-from bot.sessions import DraftUnavailable
 from bot.slack_ids import PLAIN_INPUT_LIMIT
 from handlers.blocks import modals
+from handlers.blocks.text import safe_draft
 from handlers.flows import Flows
 
 _REFINE_ACTIONS = re.compile(r"^draft_(regenerate|shorter|longer|continue)$")
@@ -70,11 +70,12 @@ async def on_edit(
     reply = flows.private_reply(body.get("response_url"), user_id)
     if (stored := await flows.own_draft(action["value"], user_id, reply)) is None:
         return
-    if len(stored.text) > PLAIN_INPUT_LIMIT:
+    text = safe_draft(stored.text, stored.request)  # the draft as the preview showed it
+    if len(text) > PLAIN_INPUT_LIMIT:
         await reply.tell(wording.EDIT_TOO_LONG)
         return
     view = modals.edit_modal(
-        stored.id, stored.text, body.get("response_url"), ask_for_channel=not stored.channel_id
+        stored.id, text, body.get("response_url"), ask_for_channel=not stored.channel_id
     )
     await flows.open_form(body["trigger_id"], view, reply)
 
@@ -86,7 +87,8 @@ async def on_discard(
     user_id = body["user"]["id"]
     try:
         await flows.discard(action["value"], user_id)
-    except DraftUnavailable as refusal:
-        await flows.private_reply(body.get("response_url"), user_id).tell(refusal.user_message)
+    except Exception as error:  # someone else's, expired; or the database failing
+        problem = flows.failure_message(error, "discarding a draft")
+        await flows.private_reply(body.get("response_url"), user_id).tell(problem.text)
         return
     await respond(delete_original=True)

@@ -42,7 +42,7 @@ async def on_message(event: dict[str, Any], client: AsyncWebClient, flows: Flows
         await answer.tell(wording.BAD_SLACK_LINK)
         return
     asker = Asker(user_id, event.get("team"), None)  # the channel is chosen at Post
-    stream = StreamReply(client, user_id, asker.team_id, channel, ts)
+    stream = StreamReply(client, user_id, asker.team_id, channel, ts, typed=route.text)
     await stream.start(previews.working_text(route.kind))
     if link is not None and link.ref is not None:
         await flows.draft_from_conversation(

@@ -21,7 +21,11 @@ chat.delete of unknown messages, at most 5 posts per response_url, and generated
 / ``action_id`` values in stored views for blocks and elements that have none. Posted and
 streamed messages are stored, so conversations.history / replies see them alongside seeded
 ones. ``fake.fail(...)`` scripts Slack API errors; ``fake.drop_connection(...)`` a network
-error (the connection closed without a response).
+error (the connection closed without a response). People and channels come as the real
+API describes them: guests (``add_user(guest="multi"|"single")``: ``is_restricted``,
+``is_ultra_restricted``), members of other organisations (``team_id=``, ``stranger=``), and
+Slack Connect channels (``add_channel(shared_with=[team ids])``: ``is_shared``,
+``is_ext_shared``, ``shared_team_ids``).
 Methods it does not implement answer ``unknown_method``; serve them with
 ``fake.set_method_handler(method, handler)``.
 
@@ -169,6 +173,7 @@ class FakeSlack:
             self._calls: list[SlackCall] = []
             self._failures: dict[str, list[_Failure]] = {}
             self._drops: dict[str, list[_Drop]] = {}
+            self._latency: dict[str, float] = {}
             self._method_handlers: dict[str, MethodHandler] = {}
             self._response_urls: dict[str, list[dict[str, Any]]] = {}
             self._response_log: list[tuple[str, dict[str, Any]]] = []
@@ -315,8 +320,21 @@ class FakeSlack:
         email: str | None = None,
         deleted: bool = False,
         locale: str = "en-GB",
+        guest: str | None = None,
+        team_id: str | None = None,
+        stranger: bool = False,
     ) -> dict[str, Any]:
-        """Register a user for users.info; returns the stored user object."""
+        """Register a user for users.info; returns the stored user object.
+
+        ``guest="multi"`` is a multi-channel guest (``is_restricted``), ``guest="single"`` a
+        single-channel guest (``is_restricted`` and ``is_ultra_restricted``, as Slack sets
+        both). ``team_id`` other than the fake's own is a Slack Connect member of another
+        organisation; ``stranger=True`` adds ``is_stranger`` as Slack does for people of a
+        foreign workspace the app shares no visible channel with.
+        """
+        if guest not in (None, "multi", "single"):
+            raise ValueError(f"guest must be None, 'multi' or 'single', not {guest!r}")
+        home_team = team_id or self.team_id
         tz_label, tz_offset = _tz_info(tz)
         real = real_name or name
         profile: dict[str, Any] = {
@@ -329,7 +347,7 @@ class FakeSlack:
             "title": "",
             "status_text": "",
             "status_emoji": "",
-            "team": self.team_id,
+            "team": home_team,
             "image_48": f"https://avatars.example/{user_id}_48.png",
             "image_72": f"https://avatars.example/{user_id}_72.png",
         }
@@ -337,7 +355,7 @@ class FakeSlack:
             profile["email"] = email
         user: dict[str, Any] = {
             "id": user_id,
-            "team_id": self.team_id,
+            "team_id": home_team,
             "name": name,
             "deleted": deleted,
             "color": "9f69e7",
@@ -349,13 +367,15 @@ class FakeSlack:
             "is_admin": is_admin,
             "is_owner": is_owner,
             "is_primary_owner": is_owner,
-            "is_restricted": False,
-            "is_ultra_restricted": False,
+            "is_restricted": guest is not None,
+            "is_ultra_restricted": guest == "single",
             "is_bot": is_bot,
             "is_app_user": False,
             "updated": 1700000000,
             "_locale": locale,
         }
+        if stranger:
+            user["is_stranger"] = True
         with self._lock:
             self._users[user_id] = user
         return _public_user(user, include_locale=False)
@@ -369,10 +389,27 @@ class FakeSlack:
         is_member: bool = True,
         topic: str = "",
         purpose: str = "",
+        shared_with: Iterable[str] = (),
+        pending_shared_with: Iterable[str] = (),
+        org_shared: bool = False,
     ) -> None:
-        """Describe a channel for conversations.info (unknown channels are synthesised)."""
+        """Describe a channel for conversations.info (unknown channels are synthesised).
+
+        ``shared_with``: team ids of other organisations in this Slack Connect channel
+        (``is_shared`` and ``is_ext_shared``, ``shared_team_ids``); ``pending_shared_with``:
+        invitations not yet accepted (``is_pending_ext_shared``, ``pending_shared``);
+        ``org_shared``: shared between workspaces of one Enterprise Grid organisation
+        (``is_shared`` and ``is_org_shared``).
+        """
         with self._lock:
-            self._channels[channel_id] = {"name": name, "topic": topic, "purpose": purpose}
+            self._channels[channel_id] = {
+                "name": name,
+                "topic": topic,
+                "purpose": purpose,
+                "shared_with": list(shared_with),
+                "pending_shared_with": list(pending_shared_with),
+                "org_shared": org_shared,
+            }
             if is_private:
                 self.private_channels.add(channel_id)
             if is_member:
@@ -504,6 +541,12 @@ class FakeSlack:
         """
         with self._lock:
             self._drops.setdefault(method, []).append(_Drop(times, dict(match or {})))
+
+    def set_latency(self, method: str, seconds: float) -> None:
+        """Answer ``method`` after ``seconds``, as real Slack takes a while (auth.test: about
+        0.1-0.3 s); other requests are served meanwhile. ``reset()`` clears it."""
+        with self._lock:
+            self._latency[method] = seconds
 
     def _take_drop(self, method: str, args: Mapping[str, Any]) -> bool:
         for drop in self._drops.get(method, []):
@@ -891,6 +934,10 @@ class FakeSlack:
         call = SlackCall(method=method, args=args, headers=headers, received_at=time.monotonic())
         with self._lock:
             self._calls.append(call)
+            latency = self._latency.get(method, 0.0)
+        if latency:
+            await asyncio.sleep(latency)
+        with self._lock:
             dropped = self._take_drop(method, args)
             if not dropped:
                 status, body, extra_headers = self._dispatch(method, args, headers)
@@ -1312,6 +1359,9 @@ class FakeSlack:
             )
             return info
         name = known.get("name") or channel_id.lower()
+        shared_with = list(known.get("shared_with") or [])
+        pending = list(known.get("pending_shared_with") or [])
+        org_shared = bool(known.get("org_shared"))
         info.update(
             {
                 "name": name,
@@ -1321,19 +1371,31 @@ class FakeSlack:
                 "is_mpim": False,
                 "is_private": is_private,
                 "is_general": False,
-                "is_shared": False,
-                "is_ext_shared": False,
+                "is_shared": bool(shared_with) or org_shared,
+                "is_ext_shared": bool(shared_with),
+                "is_org_shared": org_shared,
+                "is_pending_ext_shared": bool(pending),
+                "pending_shared": pending,
+                "pending_connected_team_ids": pending,
+                "shared_team_ids": [self.team_id, *shared_with],
                 "is_member": channel_id not in self.channels_without_bot,
                 "creator": "U0001",
                 "topic": {"value": known.get("topic", ""), "creator": "", "last_set": 0},
                 "purpose": {"value": known.get("purpose", ""), "creator": "", "last_set": 0},
             }
         )
+        if shared_with:
+            info["conversation_host_id"] = self.team_id
+            info["connected_team_ids"] = [self.team_id, *shared_with]
         return info
+
+    def _hidden_from_bot(self, channel: str) -> bool:
+        """A private channel the bot is not in: Slack answers as if it did not exist."""
+        return channel in self.channels_without_bot and self._channel_kind(channel) == "groups"
 
     def _api_conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")
-        if not channel:
+        if not channel or self._hidden_from_bot(channel):
             return {"ok": False, "error": "channel_not_found"}
         members = sorted(self.channel_members.get(channel, {"U0001"}))
         start = int(str(args.get("cursor") or "0") or 0)
@@ -1348,7 +1410,7 @@ class FakeSlack:
 
     def _api_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")
-        if not channel:
+        if not channel or self._hidden_from_bot(channel):
             return {"ok": False, "error": "channel_not_found"}
         return {"ok": True, "channel": self._channel_info(channel)}
 
@@ -1725,11 +1787,26 @@ def _block_errors(blocks: Any, max_blocks: int, pointer: str = "/blocks") -> lis
                     errors.append(f"must be less than 256 characters [json-pointer:{ep}/action_id]")
                 if el.get("type") == "button" and _text_len(el.get("text")) > 75:
                     errors.append(f"must be less than 76 characters [json-pointer:{ep}/text/text]")
+        for key in ("element", "accessory"):
+            element = block.get(key)
+            if isinstance(element, dict):
+                errors.extend(_option_errors(element, f"{p}/{key}"))
     if markdown_total > 12000:
         errors.append(
             "markdown blocks must be less than 12001 characters in total "
             f"(got {markdown_total}) [json-pointer:{pointer}]"
         )
+    return errors
+
+
+def _option_errors(element: dict[str, Any], pointer: str) -> list[str]:
+    """A select's options: text and description each at most 75 characters, as Slack checks."""
+    errors = []
+    for i, option in enumerate(element.get("options") or []):
+        for part in ("text", "description"):
+            if isinstance(option, dict) and _text_len(option.get(part)) > 75:
+                where = f"{pointer}/options/{i}/{part}/text"
+                errors.append(f"must be less than 76 characters [json-pointer:{where}]")
     return errors
 
 
