@@ -26,6 +26,13 @@ DEFAULT_PROMPTS_DIR = PROJECT_ROOT / "prompts"
 
 CacheTTL = Literal["5m", "1h"]
 
+# A response_url works for 30 minutes: a queued request and its model call must both end
+# well inside it, or the answer has nowhere to go.
+RESPONSE_URL_LIFE_SECONDS = 30 * 60
+# Default queue length per place in flight: at about 20 s a draft, what the model calls in
+# flight clear within the default 120 s wait. Longer queues would mostly time out anyway.
+QUEUE_PER_SLOT = 6
+
 # Where each required secret comes from, so the error message says what to do.
 _WHERE = {
     "SLACK_BOT_TOKEN": (
@@ -78,6 +85,9 @@ class Settings:
     draft_retention_days: int = 7
     database_url: str = "sqlite:///draftbot.db"
     max_concurrency: int = 100
+    max_queue: int = QUEUE_PER_SLOT * 100  # requests waiting for a place; more are turned away
+    max_queue_wait_seconds: float = 120.0  # a request waiting longer is told so and dropped
+    model_deadline_seconds: float = 90.0  # every attempt of one model call, and its stream
     shutdown_grace_seconds: float = 25.0
     log_format: Literal["text", "json"] = "text"
     journal_path: Path | None = None  # None: usage rows the database refuses are kept in memory
@@ -228,6 +238,22 @@ def load_settings(
             f"flight at once), not {concurrency_text!r}."
         )
 
+    queue_text = env.get("DRAFTBOT_MAX_QUEUE") or str(QUEUE_PER_SLOT * max(concurrency, 1))
+    max_queue = int(queue_text) if queue_text.isdigit() else -1
+    if max_queue < 0:
+        problems.append(
+            "DRAFTBOT_MAX_QUEUE must be a whole number, 0 or more (requests waiting for Claude "
+            f"beyond DRAFTBOT_MAX_CONCURRENCY; more are turned away), not {queue_text!r}."
+        )
+    queue_wait = _seconds(env, "DRAFTBOT_MAX_QUEUE_WAIT_SECONDS", "120", problems)
+    deadline = _seconds(env, "DRAFTBOT_MODEL_DEADLINE_SECONDS", "90", problems)
+    if queue_wait + deadline >= RESPONSE_URL_LIFE_SECONDS:
+        problems.append(
+            "DRAFTBOT_MAX_QUEUE_WAIT_SECONDS and DRAFTBOT_MODEL_DEADLINE_SECONDS together must "
+            "stay under 30 minutes (1800 s), the life of the link Slack gives for the answer, "
+            f"not {queue_wait:g} + {deadline:g} s."
+        )
+
     grace_text = env.get("DRAFTBOT_SHUTDOWN_GRACE_SECONDS") or "25"
     try:
         grace = float(grace_text)
@@ -276,6 +302,9 @@ def load_settings(
         draft_retention_days=retention,
         database_url=database_url,
         max_concurrency=concurrency,
+        max_queue=max_queue,
+        max_queue_wait_seconds=queue_wait,
+        model_deadline_seconds=deadline,
         shutdown_grace_seconds=grace,
         log_format="json" if log_format == "json" else "text",
         journal_path=journal_path,
@@ -287,6 +316,19 @@ def default_journal_path(env: Mapping[str, str]) -> Path:
     """Outside the database's folder, so a full or read-only database disk spares it."""
     state = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state) / "draftbot" / "usage-journal.jsonl"
+
+
+def _seconds(env: Mapping[str, str], name: str, default: str, problems: list[str]) -> float:
+    """A positive number of seconds under 30 minutes; 0 (with a problem noted) otherwise."""
+    text = env.get(name) or default
+    seconds = float(text) if text.replace(".", "", 1).isdigit() else 0.0
+    if not 0 < seconds < RESPONSE_URL_LIFE_SECONDS:
+        problems.append(
+            f"{name} must be a number of seconds above 0 and under 1800 (30 minutes), such as "
+            f"{default}, not {text!r}."
+        )
+        return 0.0
+    return seconds
 
 
 def _is_http_url(value: str) -> bool:

@@ -15,26 +15,23 @@ from bot import wording
 from bot.budgets import Budgets, BudgetStatus, OverBudget, ThresholdAlerts, over_budget_message
 from bot.config import CacheTTL
 from bot.errors import UserFacingError
-from bot.gate import QueuedCallback
-from bot.llm import (
-    BilledAttempt,
-    Completion,
-    ModelCallError,
-    ModelClient,
-    ModelRequest,
-    TextCallback,
-)
+from bot.gate import Admission, QueuedCallback, QueueFull, QueueRefused
+from bot.llm import DEADLINE_STOP_REASON, Completion, ModelClient, ModelRequest, TextCallback
+from bot.model_errors import ModelCallError
 from bot.pricing import Cost, PriceTable
 from bot.prompts import PromptKind, PromptLibrary
 from bot.storage import Storage
 from bot.storage.journal import UsageJournal
 from bot.storage.offloop import write_off_loop
-from bot.storage.records import UsageRecord, utc_now_iso
 from bot.usage import TokenUsage
+from bot.usage_rows import UsageRows, request_fields, usage_record
 
 log = logging.getLogger(__name__)
 
-TRUNCATED_STOP_REASONS = frozenset({"max_tokens", "model_context_window_exceeded"})
+# Drafts that stop before their end: they keep their spacing and get a Continue button.
+TRUNCATED_STOP_REASONS = frozenset(
+    {"max_tokens", "model_context_window_exceeded", DEADLINE_STOP_REASON}
+)
 # The few-shot examples wrap drafts in <draft> tags; the model sometimes copies them.
 _DRAFT_TAGS = re.compile(r"^\s*<draft>\s*|\s*</draft>\s*$")
 
@@ -128,6 +125,7 @@ class Drafter:
         self.prices = prices
         self.default_model = default_model
         self.cache_ttl = cache_ttl
+        self.usage_rows = UsageRows(store, self.journal, prices)
 
     def model_request(self, request: DraftRequest) -> ModelRequest:
         content = f"{request.text}{request.material}"
@@ -152,14 +150,19 @@ class Drafter:
         on_text: TextCallback | None = None,
         on_queued: QueuedCallback | None = None,
     ) -> Draft:
-        """Check the budget, call the model, log usage. Raises `DraftFailed`."""
+        """Wait for a place in the model queue, check the budget, call the model, log usage.
+        Raises `DraftFailed`; a request the queue turns away has spent and reserved nothing."""
         self._refuse_if_usage_cannot_be_kept()
         model_request = self.model_request(request)
-        reservation = await self._reserve_budget(request, model_request)
+        admission = await self._admit(request, on_queued)
         try:
-            draft = await self._call_model(request, model_request, on_text, on_queued)
+            reservation = await self._reserve_budget(request, model_request)
+            try:
+                draft = await self._call_model(request, model_request, on_text, admission)
+            finally:
+                await self._release(reservation)
         finally:
-            await self._release(reservation)
+            admission.release()
         if self.budgets:
             draft = replace(draft, budget_alerts=await self._threshold_alerts(request.user_id))
         return draft
@@ -172,6 +175,14 @@ class Drafter:
             waiting = self.journal.pending
             log.error("draft refused: database failing %.0f s, %d rows waiting", outage, waiting)
             raise DraftFailed(wording.DATABASE_DOWN)
+
+    async def _admit(self, request: DraftRequest, on_queued: QueuedCallback | None) -> Admission:
+        try:
+            return await self.model_client.admit(on_queued)
+        except QueueRefused as refused:
+            log.warning("draft refused: %s user=%s", refused, request.user_id)
+            full = isinstance(refused, QueueFull)
+            raise DraftFailed(wording.QUEUE_FULL if full else wording.QUEUE_WAIT_TOO_LONG) from None
 
     async def _reserve_budget(
         self, request: DraftRequest, model_request: ModelRequest
@@ -218,40 +229,32 @@ class Drafter:
             log.warning("budget alerts skipped: the database failed (%s)", type(error).__name__)
             return None
 
-    async def _record(self, record: UsageRecord) -> int:
-        """Write the usage row; if the database refuses it, the journal keeps it (id 0)."""
-        # Timed now, so a retry of a write whose fate was unknown can recognise it.
-        record = replace(record, created_at=record.created_at or utc_now_iso())
-        try:
-            usage_id = await write_off_loop(self.store.record_usage, record)
-        except Exception as error:
-            self.journal.keep(record, error)
-            return 0
-        if not self.journal.pending:
-            self.journal.database_ok()
-        return usage_id
-
     async def _call_model(
         self,
         request: DraftRequest,
         model_request: ModelRequest,
         on_text: TextCallback | None,
-        on_queued: QueuedCallback | None,
+        admission: Admission,
     ) -> Draft:
+        rows = self.usage_rows
         try:
             completion = await self.model_client.complete(
-                model_request, on_text=on_text, on_queued=on_queued
+                model_request, on_text=on_text, admission=admission
             )
         except ModelCallError as error:
-            await self._record_billed_failures(request, model_request.model, error.billed_failures)
-            usage_id = await self._record(
-                _usage_record(
+            model = model_request.model
+            await rows.record_billed_failures(request, model, error.billed_failures)
+            last = error.last_billed  # the failing attempt reached the model: its row says why
+            usage_id = await rows.record(
+                usage_record(
                     request,
-                    model=model_request.model,
+                    model=model,
                     status="error",
+                    usage=last.usage if last else None,
+                    cost=self.prices.cost(model, last.usage) if last else None,
                     error=f"{error.category.value}: {error.detail}",
                     latency_ms=error.latency_ms,
-                    request_id=error.request_id,
+                    request_id=last.request_id if last else error.request_id,
                     attempts=error.attempts,
                 )
             )
@@ -259,7 +262,7 @@ class Drafter:
                 "draft failed",
                 extra={
                     "fields": {
-                        **_request_fields(request, model_request.model),
+                        **request_fields(request, model_request.model),
                         "category": error.category.value,
                         "status": error.status,
                         "attempts": error.attempts,
@@ -276,11 +279,12 @@ class Drafter:
         return await self._finish(request, completion)
 
     async def _finish(self, request: DraftRequest, completion: Completion) -> Draft:
-        await self._record_billed_failures(request, completion.model, completion.billed_failures)
+        rows = self.usage_rows
+        await rows.record_billed_failures(request, completion.model, completion.billed_failures)
         cost = self.prices.cost(completion.model, completion.usage)
         usage = completion.usage
-        usage_id = await self._record(
-            _usage_record(
+        usage_id = await rows.record(
+            usage_record(
                 request,
                 model=completion.model,
                 status="ok",
@@ -297,7 +301,7 @@ class Drafter:
             "draft ok",
             extra={
                 "fields": {
-                    **_request_fields(request, completion.model),
+                    **request_fields(request, completion.model),
                     "input_tokens": usage.input_tokens,
                     "output_tokens": usage.output_tokens,
                     "cache_write_tokens": usage.cache_creation_input_tokens,
@@ -329,70 +333,3 @@ class Drafter:
             latency_ms=completion.latency_ms,
             usage_id=usage_id,
         )
-
-    async def _record_billed_failures(
-        self, request: DraftRequest, model: str, failures: tuple[BilledAttempt, ...]
-    ) -> None:
-        """Attempts cut off mid-stream reached the model, so they get rows of their own."""
-        for failure in failures:
-            await self._record(
-                _usage_record(
-                    request,
-                    model=model,
-                    status="error",
-                    usage=failure.usage,
-                    cost=self.prices.cost(model, failure.usage),
-                    error=f"interrupted: {failure.error}",
-                    request_id=failure.request_id,
-                )
-            )
-
-
-def _request_fields(request: DraftRequest, model: str) -> dict[str, str]:
-    """Who asked for what: the start of every log line about a model request."""
-    return {
-        "user": request.user_id,
-        "kind": request.kind.name,
-        "source": request.source,
-        "model": model,
-    }
-
-
-def _usage_record(
-    request: DraftRequest,
-    *,
-    model: str,
-    status: str,
-    usage: TokenUsage | None = None,
-    cost: Cost | None = None,
-    stop_reason: str | None = None,
-    error: str | None = None,
-    latency_ms: int | None = None,
-    ttft_ms: int | None = None,
-    request_id: str | None = None,
-    attempts: int = 1,
-) -> UsageRecord:
-    usage = usage or TokenUsage()
-    return UsageRecord(
-        user_id=request.user_id,
-        team_id=request.team_id,
-        channel_id=request.channel_id,
-        source=request.source,
-        kind=request.kind.name,
-        model=model,
-        status=status,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_creation_input_tokens=usage.cache_creation_input_tokens,
-        cache_read_input_tokens=usage.cache_read_input_tokens,
-        cache_creation_5m_input_tokens=usage.cache_creation_5m_input_tokens,
-        cache_creation_1h_input_tokens=usage.cache_creation_1h_input_tokens,
-        cost_usd=float(cost.usd) if cost else None,
-        cost_nano_usd=cost.nano_usd if cost else None,
-        stop_reason=stop_reason,
-        error=error[:500] if error else None,
-        latency_ms=latency_ms,
-        ttft_ms=ttft_ms,
-        request_id=request_id,
-        attempts=attempts,
-    )

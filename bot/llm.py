@@ -1,18 +1,20 @@
-"""The only module that talks to Anthropic: one streamed completion, with our retry policy.
+"""The only module that talks to Anthropic: one streamed completion, with our retry policy
+and one deadline over every attempt and the stream.
 
 The SDK's own retries are off (`max_retries=0`) so that tenacity alone decides, and SDK
-errors become a `ModelCallError` with a small set of categories whose user wording lives
-in `bot.wording`.
+errors become a `ModelCallError` (`bot.model_errors`) with a small set of categories whose
+user wording lives in `bot.wording`. Past the deadline, the text streamed so far is the draft
+if there is enough of it (stop reason `deadline`), else the call fails as `SLOW`.
 """
 
 from __future__ import annotations
 
-import email.utils
-import enum
+import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anthropic
@@ -27,38 +29,32 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
-from bot import wording
 from bot.config import CacheTTL
-from bot.gate import ModelGate, QueuedCallback
+from bot.gate import Admission, ModelGate, QueuedCallback
+from bot.model_errors import (
+    BilledAttempt,
+    ErrorCategory,
+    ModelCallError,
+    categorize,
+    describe,
+    is_retryable,
+    retry_after_seconds,
+)
 from bot.usage import TokenUsage
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_IN_FLIGHT = 100
-# Statuses worth another try: timeouts, conflicts, rate limits and server trouble.
-RETRYABLE_STATUSES = frozenset({408, 409, 429})
-# Error types that can arrive inside a 200 stream (`event: error`) and are transient.
-RETRYABLE_STREAM_ERRORS = frozenset({"overloaded_error", "api_error", "rate_limit_error"})
-
-
-class ErrorCategory(enum.Enum):
-    BUSY = "busy"
-    UNAVAILABLE = "unavailable"
-    MISCONFIGURED = "misconfigured"
-    TOO_LONG = "too_long"
-    REJECTED = "rejected"
-    INTERNAL = "internal"
-
-    @property
-    def user_message(self) -> str:
-        return {
-            ErrorCategory.BUSY: wording.BUSY,
-            ErrorCategory.UNAVAILABLE: wording.UNAVAILABLE,
-            ErrorCategory.MISCONFIGURED: wording.MISCONFIGURED,
-            ErrorCategory.TOO_LONG: wording.TOO_LONG,
-            ErrorCategory.REJECTED: wording.REJECTED,
-            ErrorCategory.INTERNAL: wording.UNEXPECTED,
-        }[self]
+# Long enough for the retries (45 s at most) and then a full stream of the longest kind
+# (3,000 tokens, about 40 s); far inside the 30 minutes a response_url works.
+DEFAULT_DEADLINE_SECONDS = 90.0
+# Draftbot's own stop reason: the deadline cut the stream, and what had arrived is the draft.
+DEADLINE_STOP_REASON = "deadline"
+# Less streamed text than this by the deadline is no draft: the person is told Claude is slow.
+MIN_USABLE_CHARS = 80
+# No usage arrives for output cut off mid-stream; estimate it from the text (about 4
+# characters a token in English) rather than count the 1 token `message_start` reports.
+CHARS_PER_TOKEN = 4
 
 
 @dataclass(frozen=True)
@@ -86,15 +82,6 @@ class ModelRequest:
 
 
 @dataclass(frozen=True)
-class BilledAttempt:
-    """An attempt that reached the model (so may be billed) but failed part-way."""
-
-    usage: TokenUsage
-    request_id: str | None
-    error: str
-
-
-@dataclass(frozen=True)
 class Completion:
     text: str
     stop_reason: str
@@ -107,35 +94,23 @@ class Completion:
     billed_failures: tuple[BilledAttempt, ...] = ()
 
 
-class ModelCallError(Exception):
-    """The request failed for good. `detail` is for the admin's log, never for Slack."""
-
-    def __init__(
-        self,
-        category: ErrorCategory,
-        detail: str,
-        *,
-        status: int | None = None,
-        request_id: str | None = None,
-        attempts: int = 1,
-        latency_ms: int = 0,
-        billed_failures: tuple[BilledAttempt, ...] = (),
-    ) -> None:
-        super().__init__(detail)
-        self.category = category
-        self.detail = detail
-        self.status = status
-        self.request_id = request_id
-        self.attempts = attempts
-        self.latency_ms = latency_ms
-        self.billed_failures = billed_failures
-
-    @property
-    def user_message(self) -> str:
-        return self.category.user_message
-
-
 TextCallback = Callable[[str], Awaitable[None]]
+
+
+@dataclass
+class _Streaming:
+    """The attempt in progress: what the model has sent so far."""
+
+    usage: TokenUsage | None = None  # from message_start: the attempt reached the model
+    request_id: str | None = None
+    text: list[str] = field(default_factory=list)
+
+    def billed(self, error: str) -> BilledAttempt | None:
+        if self.usage is None:
+            return None
+        written = math.ceil(len("".join(self.text)) / CHARS_PER_TOKEN)
+        usage = replace(self.usage, output_tokens=max(self.usage.output_tokens, written))
+        return BilledAttempt(usage=usage, request_id=self.request_id, error=error)
 
 
 @dataclass
@@ -143,6 +118,11 @@ class _AttemptLog:
     started: float = field(default_factory=time.monotonic)
     first_token_at: float | None = None
     billed_failures: list[BilledAttempt] = field(default_factory=list)
+    last_billed: BilledAttempt | None = None  # the latest attempt's, if it reached the model
+    current: _Streaming | None = None  # the attempt the deadline may cut short
+
+    def latency_ms(self) -> int:
+        return _ms_since(self.started, time.monotonic()) or 0
 
 
 class ModelClient:
@@ -151,39 +131,62 @@ class ModelClient:
         client: anthropic.AsyncAnthropic,
         policy: RetryPolicy | None = None,
         gate: ModelGate | None = None,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
     ) -> None:
         self._client = client
         self.policy = policy or RetryPolicy()
         self.gate = gate or ModelGate(DEFAULT_MAX_IN_FLIGHT)
+        self.deadline_seconds = deadline_seconds
 
     async def aclose(self) -> None:
         await self._client.close()
+
+    async def admit(self, on_queued: QueuedCallback | None = None) -> Admission:
+        """A place for a new call (raises `bot.gate.QueueRefused`): take it before spending."""
+        return await self.gate.admit(on_queued)
 
     async def complete(
         self,
         request: ModelRequest,
         on_text: TextCallback | None = None,
         on_queued: QueuedCallback | None = None,
+        admission: Admission | None = None,
     ) -> Completion:
-        """Stream one completion, retrying transient failures; raise `ModelCallError`."""
-        attempt_log = _AttemptLog()
+        """Stream one completion, retrying transient failures until the deadline, which runs
+        from admission; raise `ModelCallError`. Without `admission`, wait for one first."""
+        if admission is None:
+            admission = await self.admit(on_queued)
+        try:
+            return await self._complete(request, on_text, admission)
+        finally:
+            admission.release()
+
+    async def _complete(
+        self, request: ModelRequest, on_text: TextCallback | None, admission: Admission
+    ) -> Completion:
+        attempt_log = _AttemptLog(started=admission.asked_at)
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_retryable),
             stop=stop_after_attempt(self.policy.max_attempts)
             | stop_before_delay(self.policy.max_total_seconds)
-            | _StopWhenServerAsksForLongWait(self.policy.max_retry_after),
+            | _StopWhenServerAsksForLongWait(self.policy.max_retry_after)
+            | _StopBeforeDeadline(time.monotonic() + self.deadline_seconds),
             wait=self._wait,
             before_sleep=_log_retry,
             reraise=True,
         )
         attempts = 0
+        deadline = asyncio.timeout(self.deadline_seconds)
         try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts = attempt.retry_state.attempt_number
-                    async with self.gate.slot(on_queued if attempts == 1 else None):
-                        return await self._attempt(request, attempt_log, attempts, on_text)
+            async with deadline:
+                async for attempt in retrying:
+                    with attempt:
+                        attempts = attempt.retry_state.attempt_number
+                        async with self.gate.slot(admission=admission):
+                            return await self._attempt(request, attempt_log, attempts, on_text)
         except Exception as error:
+            if deadline.expired():
+                return self._past_deadline(request, attempt_log, attempts)
             raise _to_model_call_error(error, attempts, attempt_log) from error
         raise AssertionError("unreachable: tenacity either returns or raises")
 
@@ -194,8 +197,8 @@ class ModelClient:
         attempt_number: int,
         on_text: TextCallback | None,
     ) -> Completion:
-        usage: TokenUsage | None = None
-        request_id: str | None = None
+        streaming = attempt_log.current = _Streaming()
+        attempt_log.last_billed = None
         try:
             async with self._client.messages.stream(
                 model=request.model,
@@ -203,23 +206,26 @@ class ModelClient:
                 system=request.system,  # type: ignore[arg-type]
                 messages=request.messages,  # type: ignore[arg-type]
             ) as stream:
-                request_id = stream.request_id
+                streaming.request_id = stream.request_id
                 self.gate.observe(stream.response.headers)
                 async for event in stream:
                     if event.type == "message_start":
-                        usage = _usage_from(event.message.usage, request.cache_ttl)
+                        streaming.usage = _usage_from(event.message.usage, request.cache_ttl)
                     elif event.type == "text" and event.text:
                         if attempt_log.first_token_at is None:
                             attempt_log.first_token_at = time.monotonic()
+                        streaming.text.append(event.text)
                         if on_text is not None:
                             await on_text(event.text)
                 message = await stream.get_final_message()
-        except Exception as error:
-            if usage is not None:
-                attempt_log.billed_failures.append(
-                    BilledAttempt(usage=usage, request_id=request_id, error=_describe(error))
-                )
+        except Exception as error:  # (the deadline's cancellation leaves `current` be)
+            attempt_log.current = None
+            billed = streaming.billed(describe(error))
+            if billed is not None:
+                attempt_log.billed_failures.append(billed)
+                attempt_log.last_billed = billed
             raise
+        attempt_log.current = None
         text = "".join(block.text for block in message.content if block.type == "text")
         return Completion(
             text=text,
@@ -228,11 +234,50 @@ class ModelClient:
             # The id we asked for, which is what prices.toml and reports use (the response may
             # name a dated snapshot of an alias).
             model=request.model,
-            request_id=request_id,
+            request_id=streaming.request_id,
             ttft_ms=_ms_since(attempt_log.started, attempt_log.first_token_at),
-            latency_ms=_ms_since(attempt_log.started, time.monotonic()) or 0,
+            latency_ms=attempt_log.latency_ms(),
             attempts=attempt_number,
             billed_failures=tuple(attempt_log.billed_failures),
+        )
+
+    def _past_deadline(
+        self, request: ModelRequest, attempt_log: _AttemptLog, attempts: int
+    ) -> Completion:
+        """The deadline passed: what the last attempt streamed is the draft if it is enough;
+        otherwise `ModelCallError(SLOW)`. Either way that attempt, if billed, has one row."""
+        streaming = attempt_log.current or _Streaming()
+        text = "".join(streaming.text)
+        detail = f"no complete reply within the {self.deadline_seconds:g} s deadline"
+        billed = streaming.billed(detail)
+        log.warning(
+            "model call passed its %g s deadline after %d attempt(s), %d characters streamed",
+            self.deadline_seconds,
+            attempts,
+            len(text),
+        )
+        if billed is not None and len(text.strip()) >= MIN_USABLE_CHARS:
+            return Completion(
+                text=text,
+                stop_reason=DEADLINE_STOP_REASON,
+                usage=billed.usage,
+                model=request.model,
+                request_id=streaming.request_id,
+                ttft_ms=_ms_since(attempt_log.started, attempt_log.first_token_at),
+                latency_ms=attempt_log.latency_ms(),
+                attempts=max(attempts, 1),
+                billed_failures=tuple(attempt_log.billed_failures),
+            )
+        if billed is not None:
+            attempt_log.billed_failures.append(billed)
+            attempt_log.last_billed = billed
+        raise ModelCallError(
+            ErrorCategory.SLOW,
+            detail,
+            request_id=streaming.request_id,
+            attempts=max(attempts, 1),
+            latency_ms=attempt_log.latency_ms(),
+            **_billed(attempt_log),
         )
 
     def _wait(self, retry_state: RetryCallState) -> float:
@@ -261,38 +306,22 @@ class _StopWhenServerAsksForLongWait(stop_base):
         return hint is not None and hint > self.max_wait
 
 
-def is_retryable(error: BaseException) -> bool:
-    if isinstance(error, anthropic.APIStatusError):
-        should_retry = error.response.headers.get("x-should-retry")
-        if should_retry in ("true", "false"):
-            return should_retry == "true"
-        if error.status_code == 200:  # an `error` event inside the stream
-            return error.type in RETRYABLE_STREAM_ERRORS
-        return error.status_code in RETRYABLE_STATUSES or error.status_code >= 500
-    return isinstance(error, anthropic.APIConnectionError | httpx2.TransportError)
+class _StopBeforeDeadline(stop_base):
+    """No retry that would start after the deadline: the person hears the real reason."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline  # time.monotonic()
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return time.monotonic() + retry_state.upcoming_sleep >= self.deadline
 
 
-def retry_after_seconds(error: BaseException | None) -> float | None:
-    """Seconds from `retry-after-ms`, or `retry-after` (seconds or an HTTP date)."""
-    if not isinstance(error, anthropic.APIStatusError):
-        return None
-    headers = error.response.headers
-    try:
-        return max(float(headers["retry-after-ms"]) / 1000, 0.0)
-    except (KeyError, ValueError):
-        pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None  # a hint we cannot read: fall back to our own backoff
-    return max(parsed.timestamp() - time.time(), 0.0)
+def _billed(attempt_log: _AttemptLog) -> dict[str, Any]:
+    """`billed_failures` and `last_billed` for a `ModelCallError`: one row each."""
+    failures = tuple(attempt_log.billed_failures)
+    if attempt_log.last_billed is not None:
+        return {"billed_failures": failures[:-1], "last_billed": attempt_log.last_billed}
+    return {"billed_failures": failures}
 
 
 def _to_model_call_error(error: Exception, attempts: int, attempt_log: _AttemptLog) -> Exception:
@@ -304,47 +333,19 @@ def _to_model_call_error(error: Exception, attempts: int, attempt_log: _AttemptL
             ErrorCategory.INTERNAL,
             f"{type(error).__name__}: {error}",
             attempts=max(attempts, 1),
-            latency_ms=_ms_since(attempt_log.started, time.monotonic()) or 0,
-            billed_failures=tuple(attempt_log.billed_failures),
+            latency_ms=attempt_log.latency_ms(),
+            **_billed(attempt_log),
         )
     status = getattr(error, "status_code", None)
     return ModelCallError(
         categorize(error),
-        _describe(error),
+        describe(error),
         status=status,
         request_id=getattr(error, "request_id", None),
         attempts=max(attempts, 1),
-        latency_ms=_ms_since(attempt_log.started, time.monotonic()) or 0,
-        billed_failures=tuple(attempt_log.billed_failures),
+        latency_ms=attempt_log.latency_ms(),
+        **_billed(attempt_log),
     )
-
-
-def categorize(error: BaseException) -> ErrorCategory:
-    if isinstance(error, anthropic.APIStatusError):
-        status, error_type = error.status_code, error.type
-        message = (error.api_message or "").lower()
-        if status == 200:
-            status = {"overloaded_error": 529, "rate_limit_error": 429}.get(error_type or "", 500)
-        if status in (429, 503, 529):
-            return ErrorCategory.BUSY
-        if status >= 500 or status == 408 or status == 409:
-            return ErrorCategory.UNAVAILABLE
-        if status == 413 or "too long" in message or "context window" in message:
-            return ErrorCategory.TOO_LONG
-        if status in (401, 402, 403, 404):
-            return ErrorCategory.MISCONFIGURED
-        return ErrorCategory.REJECTED
-    return ErrorCategory.UNAVAILABLE
-
-
-def _describe(error: BaseException) -> str:
-    """A log-safe one-liner: the error class, status, API error type and message."""
-    if isinstance(error, anthropic.APIStatusError):
-        return (
-            f"{type(error).__name__} status={error.status_code} type={error.type} "
-            f"message={error.api_message!r}"
-        )
-    return f"{type(error).__name__}: {error}"
 
 
 def _usage_from(usage: Any, ttl: CacheTTL) -> TokenUsage:
@@ -374,7 +375,7 @@ def _log_retry(retry_state: RetryCallState) -> None:
     log.warning(
         "anthropic attempt %d failed (%s, request_id=%s); retrying in %.2f s",
         retry_state.attempt_number,
-        _describe(error) if error else "?",
+        describe(error) if error else "?",
         getattr(error, "request_id", None),
         wait,
     )

@@ -61,7 +61,7 @@ REFINEMENTS: dict[str, Refinement] = {
             "continue",
             "Continue",
             "Continuing the draft…",
-            "Your draft above was cut off by the length limit. Continue it exactly where it "
+            "Your draft above was cut off before its end. Continue it exactly where it "
             "stopped: do not repeat anything already written and do not add any preamble; "
             "reply with only the remaining text.",
             continues=True,

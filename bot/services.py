@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.budgets import Budgets
@@ -52,18 +53,33 @@ class Services:
 def build_slack_client(settings: Settings) -> AsyncWebClient | None:
     if not settings.slack_bot_token:
         return None
-    from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
+    from slack_sdk.http_retry.builtin_async_handlers import (
+        AsyncServerErrorRetryHandler,
+        async_default_handlers,
+    )
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.slack_retries import RateLimitRetries
 
     # slack-sdk retries only connection errors by default; 429s need their own handler (ours
-    # reads any Retry-After, where slack-sdk's raises ValueError on "1.5").
+    # reads any Retry-After, where slack-sdk's raises ValueError on "1.5"), and so do Slack's
+    # passing 500/503s (else a DM that is the last way to answer stays empty).
     return AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
-        retry_handlers=[*async_default_handlers(), RateLimitRetries(2)],
+        retry_handlers=[
+            *async_default_handlers(),
+            RateLimitRetries(2),
+            AsyncServerErrorRetryHandler(2),
+        ],
     )
+
+
+def stuck_after(settings: Settings) -> timedelta:
+    """When a draft left "working" was abandoned: after the longest a model call can take
+    (its wait in the queue, then its deadline), with a minute to spare; 5 minutes at least."""
+    longest = settings.max_queue_wait_seconds + settings.model_deadline_seconds + 60
+    return max(timedelta(minutes=5), timedelta(seconds=longest))
 
 
 def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) -> Services:
@@ -84,7 +100,8 @@ def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) 
     model_client = ModelClient(
         build_anthropic_client(settings.anthropic_api_key, settings.anthropic_base_url),
         retry_policy,
-        ModelGate(settings.max_concurrency),
+        ModelGate(settings.max_concurrency, settings.max_queue, settings.max_queue_wait_seconds),
+        deadline_seconds=settings.model_deadline_seconds,
     )
     drafter = Drafter(
         model_client=model_client,
@@ -106,7 +123,9 @@ def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) 
         prices=prices,
         budgets=budgets,
         drafter=drafter,
-        sessions=DraftSessions(drafter, store, library, settings.draft_retention_days),
+        sessions=DraftSessions(
+            drafter, store, library, settings.draft_retention_days, stuck_after(settings)
+        ),
         slack_client=slack_client,
         journal=journal,
     )

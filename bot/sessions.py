@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import wording
-from bot.drafting import Draft, Drafter, DraftRequest, FollowUp
+from bot.drafting import TRUNCATED_STOP_REASONS, Draft, Drafter, DraftRequest, FollowUp
 from bot.errors import UserFacingError
 from bot.gate import QueuedCallback
 from bot.llm import TextCallback
@@ -24,7 +24,7 @@ from bot.usage import TokenUsage
 
 log = logging.getLogger(__name__)
 
-# Longer than any model call with its retries can take.
+# Longer than any model call can take with the default queue wait and deadline (3.5 min).
 STUCK_AFTER = timedelta(minutes=5)
 # Drafts kept in memory while the database refuses writes, until they can be saved; past
 # this many, new drafts arrive without buttons (their text is in Slack either way).
@@ -50,13 +50,19 @@ class StoredDraft:
 
     @property
     def truncated(self) -> bool:
-        return self.stop_reason in ("max_tokens", "model_context_window_exceeded")
+        return self.stop_reason in TRUNCATED_STOP_REASONS
 
 
 class DraftSessions:
     def __init__(
-        self, drafter: Drafter, store: Storage, library: PromptLibrary, retention_days: int = 7
+        self,
+        drafter: Drafter,
+        store: Storage,
+        library: PromptLibrary,
+        retention_days: int = 7,
+        stuck_after: timedelta = STUCK_AFTER,
     ) -> None:
+        self.stuck_after = stuck_after  # a draft "working" longer than this was abandoned
         self.drafter = drafter
         self.store = store
         self.library = library
@@ -146,7 +152,7 @@ class DraftSessions:
     def _take_over_stuck(self, draft_id: str) -> bool:
         """A draft left "working" by a process that died mid-action is freed after a while."""
         row = self.store.get_draft(draft_id)
-        cutoff = (datetime.now(UTC) - STUCK_AFTER).isoformat(timespec="microseconds")
+        cutoff = (datetime.now(UTC) - self.stuck_after).isoformat(timespec="microseconds")
         if row is None or row["status"] != "working" or row["updated_at"] >= cutoff:
             return False
         log.warning(

@@ -128,8 +128,9 @@ class RunningBot:
         timestamp: int | None = None,
         **fields: Any,
     ) -> SlashReply:
-        """Send `/draft text` as Slack would: a signed, form-encoded POST."""
-        response_url = self.fake_slack.new_response_url()
+        """Send `/draft text` as Slack would: a signed, form-encoded POST (with a new
+        response_url unless `response_url=` gives one from `fake_slack.new_response_url()`)."""
+        response_url = fields.pop("response_url", None) or self.fake_slack.new_response_url()
         body = slash_command_body(text, response_url=response_url, **fields)
         headers = sign_request(body, secret, timestamp=timestamp)
         started = time.monotonic()

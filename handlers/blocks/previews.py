@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import wording
 from bot.budgets import BudgetStatus
 from bot.drafting import Draft
+from bot.llm import DEADLINE_STOP_REASON
 from bot.prompts import PromptKind, PromptLibrary
 from bot.refinements import REFINEMENTS, TONES
 from bot.slack_ids import PLAIN_INPUT_LIMIT, SECTION_LIMIT
@@ -98,6 +99,8 @@ def _draft_notes(draft: Draft) -> list[Block]:
         blocks.append(section(f":warning: {truncated}"))
     elif draft.stop_reason == "model_context_window_exceeded":
         blocks.append(section(f":warning: {wording.CONTEXT_FULL}"))
+    elif draft.stop_reason == DEADLINE_STOP_REASON:
+        blocks.append(section(f":warning: {wording.CUT_OFF_SLOW}"))
     footer = wording.DRAFT_FOOTER.format(kind=kind.name, seconds=draft.latency_ms / 1000)
     blocks.append(context(footer))
     return blocks

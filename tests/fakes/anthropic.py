@@ -28,9 +28,15 @@ Deterministic rules (tests rely on them):
   like the real service, so concurrent identical requests all write.
   Time comes from ``fake.clock``; ``fake.advance_time(seconds)`` moves it forward.
 * Scripted replies: each ``POST /v1/messages`` that passes authentication consumes the next
+  reply scripted for a marker its messages contain (``fake.script_for(marker, ...)``, so
+  concurrent requests get their own replies whatever order they arrive in), else the next
   scripted ``Reply`` (or uses ``fake.default``). A non-2xx ``status`` or ``drop_connection``
   is applied before validation (they model server-side failures); request validation
   (400/404) applies to the successful ones.
+* Billing: a request is billed once its ``message_start`` event (or, without streaming, its
+  whole message) was written to the client; ``fake.billed()`` lists them with the usage they
+  carried. A client that went away before that (an error status, a dropped connection, a
+  hang-up during ``delay``) is not billed.
 
 Run it by hand: ``python -m tests.fakes.anthropic --port 8001 [--delay 1.5]``.
 """
@@ -55,7 +61,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["FakeAnthropic", "RecordedRequest", "Reply", "count_tokens"]
+__all__ = ["BilledRequest", "FakeAnthropic", "RecordedRequest", "Reply", "count_tokens"]
 
 DEFAULT_API_KEY = "sk-ant-test-key"
 
@@ -177,6 +183,16 @@ class RecordedRequest:
     headers: dict[str, str]  # lower-case keys
     body: dict[str, Any] | None  # parsed JSON (None when absent or not a JSON object)
     received_at: float  # time.monotonic()
+
+
+@dataclass(frozen=True)
+class BilledRequest:
+    """A `POST /v1/messages` whose usage reached the client (see "Billing" above)."""
+
+    request_id: str
+    model: str
+    usage: dict[str, Any]  # as the client got it: `message_start`'s, or the whole message's
+    marker: str | None  # the `script_for` marker it matched, if any
 
 
 @dataclass
@@ -385,6 +401,8 @@ class FakeAnthropic:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._script: deque[Reply] = deque()
+        self._keyed: dict[str, deque[Reply]] = {}  # marker -> its own script
+        self._billed: list[BilledRequest] = []
         self._requests: list[RecordedRequest] = []
         self._recent: deque[float] = deque()  # arrival times, for the rate-limit headers
         self._message_count = 0
@@ -499,6 +517,17 @@ class FakeAnthropic:
         with self._lock:
             self._script.extend(replies)
 
+    def script_for(self, marker: str, *replies: Reply) -> None:
+        """Queue replies for the requests whose message text contains `marker`: they take
+        these first, in order, then fall back to `script` and `default`."""
+        with self._lock:
+            self._keyed.setdefault(marker, deque()).extend(replies)
+
+    def billed(self) -> list[BilledRequest]:
+        """The requests billed so far (see "Billing" in the module docstring)."""
+        with self._lock:
+            return list(self._billed)
+
     @property
     def pending_replies(self) -> int:
         with self._lock:
@@ -536,6 +565,8 @@ class FakeAnthropic:
         `max_input_tokens` back to their defaults (the api_key stays)."""
         with self._lock:
             self._script.clear()
+            self._keyed.clear()
+            self._billed.clear()
             self._requests.clear()
             self._recent.clear()
             self._message_count = 0
@@ -649,9 +680,20 @@ class FakeAnthropic:
             return None
         return "invalid x-api-key"
 
-    def _next_reply(self) -> Reply:
+    def _next_reply(self, body: dict[str, Any]) -> tuple[Reply, str | None]:
         with self._lock:
-            return self._script.popleft() if self._script else self.default
+            if self._keyed:
+                text = _canonical(body.get("messages"))
+                for marker, replies in self._keyed.items():
+                    if marker in text:
+                        return (replies.popleft() if replies else self.default), marker
+            return (self._script.popleft() if self._script else self.default), None
+
+    def _bill(
+        self, request_id: str, message: dict[str, Any], usage: dict[str, Any], marker: str | None
+    ) -> None:
+        with self._lock:
+            self._billed.append(BilledRequest(request_id, message["model"], usage, marker))
 
     # ------------------------------------------------------------------ routing
 
@@ -902,13 +944,25 @@ class FakeAnthropic:
     # ----------------------------------------------------------------- messages
 
     @staticmethod
+    async def _pause(request: web.Request, seconds: float) -> bool:
+        """Sleep `seconds`, or until the client hangs up (as the real service stops
+        generating then); False if it did."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                return False
+            await asyncio.sleep(min(left, 0.05))
+        return True
+
+    @staticmethod
     def _drop(request: web.Request) -> None:
         transport = request.transport
         if transport is not None:
             transport.close()
 
     async def _messages(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
-        reply = self._next_reply()
+        reply, marker = self._next_reply(body)
         if not 200 <= reply.status < 300:
             if reply.delay > 0:
                 await asyncio.sleep(reply.delay)
@@ -946,8 +1000,8 @@ class FakeAnthropic:
             text, stop_reason, stop_sequence = text[: max_tokens * 4], "max_tokens", None
         output_tokens = reply.output_tokens if reply.output_tokens is not None else _tokens(text)
 
-        if reply.delay > 0:
-            await asyncio.sleep(reply.delay)
+        if reply.delay > 0 and not await self._pause(request, reply.delay):
+            return web.Response(status=200)  # the client went away: nothing was generated
         self._store(usage.pending_writes)
 
         message: dict[str, Any] = {
@@ -962,8 +1016,8 @@ class FakeAnthropic:
         }
         input_used = usage.input_tokens + usage.cache_creation_input_tokens
         if not body.get("stream"):
-            return await self._complete(request, reply, message, input_used, output_tokens)
-        return await self._stream(request, reply, message, text, input_used, output_tokens)
+            return await self._complete(request, reply, message, input_used, output_tokens, marker)
+        return await self._stream(request, reply, message, text, input_used, output_tokens, marker)
 
     async def _complete(
         self,
@@ -972,6 +1026,7 @@ class FakeAnthropic:
         message: dict[str, Any],
         input_used: int,
         output_tokens: int,
+        marker: str | None,
     ) -> web.StreamResponse:
         if reply.stream_error_after_chunks is not None:
             error_type = reply.error_type or "overloaded_error"
@@ -987,6 +1042,7 @@ class FakeAnthropic:
         headers.update({k.lower(): v for k, v in reply.headers.items()})
         headers["content-type"] = "application/json"
         payload = _canonical(message).encode()
+        self._bill(headers["request-id"], message, message["usage"], marker)
         if reply.drop_after_chunks is None:
             return web.Response(body=payload, headers=headers)
         # Send the headers and half the body, then cut the connection.
@@ -1006,6 +1062,7 @@ class FakeAnthropic:
         text: str,
         input_used: int,
         output_tokens: int,
+        marker: str | None,
     ) -> web.StreamResponse:
         headers = self._headers(
             _random_id("req_"), input_used=input_used, output_used=output_tokens
@@ -1032,10 +1089,16 @@ class FakeAnthropic:
         def emit(event: str, data: dict[str, Any]) -> None:
             pending.append(_sse(event, data))
 
+        billed = False
+
         async def flush() -> None:
+            nonlocal billed
             if pending:
                 await response.write(b"".join(pending))
                 pending.clear()
+                if not billed:  # the first write carries message_start
+                    billed = True
+                    self._bill(headers["request-id"], message, start["usage"], marker)
 
         try:
             await response.prepare(request)
@@ -1078,7 +1141,8 @@ class FakeAnthropic:
                     break
                 if sent > 0 and reply.chunk_delay > 0:
                     await flush()
-                    await asyncio.sleep(reply.chunk_delay)
+                    if not await self._pause(request, reply.chunk_delay):
+                        return response  # the client went away
                 emit(
                     "content_block_delta",
                     {

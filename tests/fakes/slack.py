@@ -104,6 +104,7 @@ class _Failure:
     status: int
     headers: dict[str, str]
     extra: dict[str, Any]
+    match: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,6 +118,7 @@ class _ResponseUrlFailure:
     status: int
     body: str
     remaining: int
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class FakeSlack:
@@ -512,11 +514,14 @@ class FakeSlack:
         headers: Mapping[str, str] | None = None,
         *,
         extra: Mapping[str, Any] | None = None,
+        match: Mapping[str, str] | None = None,
     ) -> None:
         """Make the next ``times`` calls of ``method`` answer ``{"ok": false, "error": error}``.
 
         ``error="ratelimited"`` defaults to HTTP 429 with ``Retry-After: 1``.
-        ``extra`` adds fields to the body (e.g. ``{"needed": "chat:write"}``).
+        ``extra`` adds fields to the body (e.g. ``{"needed": "chat:write"}``). With ``match``,
+        only calls whose arguments include all of those values (e.g. ``{"channel": "U0001"}``)
+        count, so concurrent requests can each be given their own failures.
         """
         hdrs = dict(headers or {})
         if error == "ratelimited":
@@ -526,7 +531,7 @@ class FakeSlack:
                 hdrs["Retry-After"] = "1"
         with self._lock:
             self._failures.setdefault(method, []).append(
-                _Failure(error, times, status, hdrs, dict(extra or {}))
+                _Failure(error, times, status, hdrs, dict(extra or {}), dict(match or {}))
             )
 
     def drop_connection(
@@ -557,12 +562,18 @@ class FakeSlack:
         return False
 
     def fail_response_url(
-        self, url: str | None, status: int = 404, body: str = "expired_url", times: int = 1
+        self,
+        url: str | None,
+        status: int = 404,
+        body: str = "expired_url",
+        times: int = 1,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        """Make the next ``times`` posts to ``url`` (or to any response_url if None) fail."""
+        """Make the next ``times`` posts to ``url`` (or to any response_url if None) fail,
+        with ``headers`` on the answer (e.g. ``{"Retry-After": "1"}`` on a 429)."""
         with self._lock:
             self._response_failures.setdefault(url, []).append(
-                _ResponseUrlFailure(status, body, times)
+                _ResponseUrlFailure(status, body, times, dict(headers or {}))
             )
 
     # ---------------------------------------------------------- response_url
@@ -863,12 +874,12 @@ class FakeSlack:
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         url = f"{self.base_url}response/{request.match_info['rid']}"
         raw = await request.read()
-        status, text = self._response_url_post(url, raw)
+        status, text, headers = self._response_url_post(url, raw)
         with self._lock:
             self._response_attempts.append((url, status, text))
-        return web.Response(status=status, text=text, content_type="text/html")
+        return web.Response(status=status, text=text, content_type="text/html", headers=headers)
 
-    def _response_url_post(self, url: str, raw: bytes) -> tuple[int, str]:
+    def _response_url_post(self, url: str, raw: bytes) -> tuple[int, str, dict[str, str]]:
         with self._lock:
             for key in (url, None):
                 failures = self._response_failures.get(key)
@@ -877,26 +888,26 @@ class FakeSlack:
                     failure.remaining -= 1
                     if failure.remaining <= 0:
                         failures.pop(0)
-                    return failure.status, failure.body
+                    return failure.status, failure.body, failure.headers
             posts = self._response_urls.get(url)
             if posts is None:
-                return 404, "no_service"
+                return 404, "no_service", {}
             try:
                 body = json.loads(raw or b"null")
             except ValueError:
-                return 400, "invalid_payload"
+                return 400, "invalid_payload", {}
             if not isinstance(body, dict):
-                return 400, "invalid_payload"
+                return 400, "invalid_payload", {}
             if len(posts) >= MAX_RESPONSE_URL_POSTS:
-                return 404, "used_url"
+                return 404, "used_url", {}
             has_content = any(body.get(k) for k in ("text", "blocks", "attachments"))
             if not has_content and not body.get("delete_original"):
-                return 400, "no_text"
+                return 400, "no_text", {}
             if self.validate_blocks and "blocks" in body and _block_errors(body["blocks"], 50):
-                return 400, "invalid_blocks"
+                return 400, "invalid_blocks", {}
             posts.append(body)
             self._response_log.append((url, body))
-            return 200, "ok"
+            return 200, "ok", {}
 
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -980,12 +991,15 @@ class FakeSlack:
             if token == self.bot_token:
                 resp_headers["x-oauth-scopes"] = ",".join(self._scopes)
 
-        failures = self._failures.get(method)
-        if failures:
-            failure = failures[0]
+        failures = self._failures.get(method, [])
+        failure = next(
+            (f for f in failures if all(str(args.get(k)) == v for k, v in f.match.items())),
+            None,
+        )
+        if failure is not None:
             failure.remaining -= 1
             if failure.remaining <= 0:
-                failures.pop(0)
+                failures.remove(failure)
             body = {"ok": False, "error": failure.error, **failure.extra}
             return failure.status, body, {**resp_headers, **failure.headers}
 

@@ -676,6 +676,63 @@ async def test_script_queue_default_and_reset(
     assert fake.default == Reply()
 
 
+async def test_replies_scripted_per_marker_follow_the_request_not_the_arrival_order(
+    fake: FakeAnthropic, client: anthropic.AsyncAnthropic
+) -> None:
+    fake.script_for("req-7", Reply(status=529), Reply(text="seven"))
+    fake.script_for("req-8", Reply(text="eight", delay=0.1))
+    fake.default = Reply(text="default")
+
+    async def ask(marker: str) -> str:
+        for _ in range(3):
+            try:
+                message = await create(client, messages=[{"role": "user", "content": marker}])
+            except anthropic.APIStatusError:
+                continue
+            block = message.content[0]
+            assert block.type == "text"
+            return block.text
+        raise AssertionError("no reply")
+
+    assert await asyncio.gather(ask("req-8"), ask("req-7"), ask("other")) == [
+        "eight",
+        "seven",
+        "default",
+    ]
+    assert await ask("req-7") == "default"  # its script is used up
+
+
+async def test_billed_lists_requests_whose_usage_reached_the_client(
+    fake: FakeAnthropic, client: anthropic.AsyncAnthropic
+) -> None:
+    fake.script(
+        Reply(status=429, headers={"retry-after-ms": "1"}),
+        Reply(drop_connection=True),
+        Reply(text="cut off here " * 4, chunk_size=4, drop_after_chunks=1),
+        Reply(text="whole"),
+    )
+    outcomes = []
+    for _ in range(4):
+        try:
+            async with client.messages.stream(model=MODEL, max_tokens=100, messages=USER) as stream:
+                outcomes.append(stream.request_id)
+                await stream.get_final_message()
+        except (anthropic.APIError, httpx2.TransportError):
+            continue
+    billed = fake.billed()
+    assert [b.request_id for b in billed] == outcomes[-2:]  # the cut stream and the whole one
+    assert all(b.usage["input_tokens"] > 0 and b.model == MODEL for b in billed)
+
+    # A client that hangs up before the reply starts is not billed, and the fake stops at once.
+    fake.reset()
+    fake.default = Reply(delay=5.0)
+    started = time.monotonic()
+    with pytest.raises(anthropic.APITimeoutError):
+        await create(client, timeout=0.3)
+    await asyncio.sleep(0.2)
+    assert fake.billed() == [] and time.monotonic() - started < 2
+
+
 def test_wait_for_requests_from_another_thread(fake: FakeAnthropic) -> None:
     fake.default = Reply(delay=0.2)
 

@@ -332,6 +332,26 @@ async def test_response_url_scripted_failure_and_bolt_respond(fake: FakeSlack) -
 
 
 @pytest.mark.asyncio
+async def test_response_url_failures_carry_headers(fake: FakeSlack) -> None:
+    url = fake.new_response_url()
+    fake.fail_response_url(url, status=429, body="rate_limited", headers={"Retry-After": "1"})
+    async with aiohttp.ClientSession() as session, session.post(url, json={"text": "x"}) as r:
+        assert (r.status, r.headers["Retry-After"], await r.text()) == (429, "1", "rate_limited")
+    assert fake.responses(url) == []
+
+
+@pytest.mark.asyncio
+async def test_scripted_failures_can_match_arguments(fake: FakeSlack) -> None:
+    fake.fail("chat.postMessage", "internal_error", status=500, match={"channel": "U0002"})
+    web = client(fake, retry_handlers=[])
+    assert (await web.chat_postMessage(channel="U0001", text="hi"))["ok"]
+    with pytest.raises(SlackApiError) as caught:
+        await web.chat_postMessage(channel="U0002", text="hi")
+    assert caught.value.response.status_code == 500
+    assert (await web.chat_postMessage(channel="U0002", text="hi"))["ok"]  # once only
+
+
+@pytest.mark.asyncio
 async def test_blocking_waits_refuse_inside_event_loop(fake: FakeSlack) -> None:
     url = fake.new_response_url()
     with pytest.raises(RuntimeError, match="wait_for_responses_async"):

@@ -1,9 +1,14 @@
 """Every sentence Draftbot shows a user, in one place, so the tone stays consistent.
 
-Messages say what happened and what to do next; they never contain raw API errors.
+Messages say what happened and what to do next; they never contain raw API errors. Labels
+of buttons and forms, and the words of usage reports, are in the modules beside this one;
+all of them are read as `wording.NAME`.
 """
 
 from __future__ import annotations
+
+from bot.wording.labels import *  # noqa: F403
+from bot.wording.reports import *  # noqa: F403
 
 WORKING = "Drafting your {noun}…"
 WORKING_ANY = "Drafting…"  # kinds without a noun (the catch-all)
@@ -215,6 +220,26 @@ QUEUED = (
     "and will start shortly."
 )
 
+QUEUE_FULL = (
+    "Claude is busy with other drafts right now and the queue is full, so Draftbot didn't "
+    "start yours (nothing was spent). Please try again in a few minutes."
+)
+
+QUEUE_WAIT_TOO_LONG = (
+    "Your draft waited in the queue too long while Claude was busy with other drafts, so "
+    "Draftbot stopped waiting (nothing was spent). Please try again in a few minutes."
+)
+
+SLOW = (
+    "Claude is slow right now and didn't finish your draft in time, so Draftbot stopped "
+    "waiting. Please try again in a few minutes."
+)
+
+CUT_OFF_SLOW = (
+    "Claude is slow right now, so this draft stopped before the end. Click *Continue* to "
+    "get the rest, or try again in a few minutes."
+)
+
 CANNOT_SEE_CONVERSATION = (
     "Draftbot can only read conversations you can see yourself, and <#{channel}> is a private "
     "conversation you're not in. Ask someone in it to run the summary, or paste the text."
@@ -299,63 +324,11 @@ CANNOT_OPEN_FORM = (
     "again; if it keeps happening, copy the draft and post it yourself."
 )
 
-# ------------------------------------------------------------------ labels
-
-LABEL_POST = "Post to channel"
-LABEL_EDIT = "Edit"
-LABEL_DISCARD = "Discard"
-LABEL_CHANGE_TONE = "Change tone"
-LABEL_OPEN_FORM = "Draft something"
-LABEL_CANCEL = "Cancel"
-
-FORM_TITLE = "Draft with Draftbot"
-FORM_SUBMIT = "Draft it"
-FORM_KIND = "What should Draftbot write?"
-FORM_DETAILS = "Details"
-FORM_DETAILS_HINT = "Who it's for, what it should say, anything to include. Paste text here."
-FORM_DETAILS_PLACEHOLDER = "e.g. to Alex asking to move Friday's meeting to Monday"
-FORM_AUDIENCE = "Audience"
-FORM_AUDIENCE_PLACEHOLDER = "e.g. a new client, my team, the CFO"
-FORM_TONE = "Tone"
-FORM_LENGTH = "Length"
-FORM_WHERE = "Where will you post it?"
-FORM_TONES = ("Neutral", "Friendly", "Formal", "Firm", "Enthusiastic", "Apologetic")
-FORM_LENGTHS = ("Short", "Medium", "Long")
-
-EDIT_TITLE = "Edit draft"
-EDIT_LABEL = "Your draft"
-EDIT_WHERE = "Post it in"
-
-CHOOSE_CHANNEL_TITLE = "Post draft"
-CHOOSE_CHANNEL_SUBMIT = "Post"
-
-HOME_HEADER = "Draftbot"
-HOME_KINDS_HEADING = "*What Draftbot can write*"
-
 ADMIN_CONTACT_UNKNOWN = "your Draftbot admin"
 
 DRAFT_CUT_SHORT = (
     "This draft is longer than Slack messages allow, and the file with the whole text "
     "couldn't be sent, so the end is cut off here. Ask for a shorter version."
-)
-
-# ------------------------------------------------------------------ the admin report in Slack
-
-REPORT_HEADER = "Draftbot usage report"
-REPORT_TOP_PEOPLE = "*Top people*"
-REPORT_TOP_KINDS = "*Top kinds*"
-REPORT_CHART_TITLE = "Draftbot usage · {period} · {total} · {change}"
-REPORT_CHANGE = "{percent:+.0%} on {previous}"
-REPORT_CHANGE_FROM_NOTHING = "nothing spent in {previous}"
-REPORT_PREVIOUS_DAYS = "the {days} days before"
-REPORT_PREVIOUS_DAY = "the day before"
-REPORT_CHART_FILE_TITLE = "Draftbot usage chart, {period}"
-REPORT_FILES_COMMENT = "Draftbot usage report, {period}: chart and per-person CSV."
-REPORT_CHART_NAME = "Chart"
-REPORT_CSV_TITLE = "Usage by person (CSV)"
-REPORT_NEGATIVE_SAVINGS = (
-    "Saved by cache is negative: cache writes cost more than cache reads saved this period "
-    "(each kind's first request, or one after the cache expired, pays extra to write it)."
 )
 
 DATABASE_DOWN = (
@@ -378,19 +351,3 @@ DATABASE_BUSY = (
 def counted(number: int, one: str, many: str) -> str:
     """ "1 draft", "3 drafts", "1 person", "2 people": a count with its noun, for Slack."""
     return f"{number:,} {one if number == 1 else many}"
-
-
-# ------------------------------------------------------------------ `draftbot report --output`
-
-OUTPUT_IS_DATABASE = (
-    "{path} is Draftbot's database: a report never overwrites it, even with --force. "
-    "Choose another file name, for example --output usage.csv."
-)
-OUTPUT_IS_JOURNAL = (
-    "{path} is Draftbot's usage journal (usage rows still to be written to the database): "
-    "a report never overwrites it, even with --force. Choose another file name."
-)
-OUTPUT_EXISTS = "{path} already exists. Choose another file name, or add --force to replace it."
-OUTPUT_CANNOT_WRITE = (
-    "Cannot write {path} ({reason}). Check that its folder exists and that you may write there."
-)
