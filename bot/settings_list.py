@@ -119,6 +119,24 @@ SETTINGS: tuple[Setting, ...] = (
         "100",
     ),
     Setting(
+        "DRAFTBOT_MAX_QUEUE", "Draftbot",
+        "requests that may wait for a free place beyond `DRAFTBOT_MAX_CONCURRENCY`; more are "
+        "told at once that Claude is busy (no model call, nothing spent); `0` means no waiting",
+        "6 × `DRAFTBOT_MAX_CONCURRENCY` (`600`)", "600", "unset: 6 × DRAFTBOT_MAX_CONCURRENCY",
+    ),
+    Setting(
+        "DRAFTBOT_MAX_QUEUE_WAIT_SECONDS", "Draftbot",
+        "how long a request may wait in that queue; past it the person is told plainly and "
+        "nothing is spent (with the deadline below, under 1800: a response_url's life)",
+        "`120`", "120",
+    ),
+    Setting(
+        "DRAFTBOT_MODEL_DEADLINE_SECONDS", "Draftbot",
+        "one limit over a model call's every attempt, backoff and stream; past it the text so "
+        'far is delivered with a note, or the person hears "Claude is slow right now"', "`90`",
+        "90",
+    ),
+    Setting(
         "DRAFTBOT_SHUTDOWN_GRACE_SECONDS", "Draftbot",
         "on SIGTERM, how long drafts in flight may take to finish", "`25`", "25",
     ),
