@@ -47,6 +47,7 @@ def cli() -> None:
       draftbot budget set U012AB3CD 25
       draftbot purge
       draftbot doctor
+      draftbot manifest --http --url https://draftbot.example.com
     """
 
 
@@ -55,7 +56,8 @@ def serve() -> None:
     """Serve Slack: HTTP mode on $PORT, or Socket Mode when SLACK_APP_TOKEN is set.
 
     HTTP mode listens on 0.0.0.0:$PORT, answers Slack at POST /slack/events and health
-    checks at GET /healthz. Stop it with Ctrl-C or SIGTERM.
+    checks at GET /healthz. Socket Mode answers GET /healthz on $PORT too when PORT is set
+    (platforms that start web processes wait for the port). Stop it with Ctrl-C or SIGTERM.
 
     \b
     Example:
@@ -264,9 +266,11 @@ def _usage_line(draft: Draft) -> str:
 
 # In modules of their own, as this one is at its size limit; imported here to register them.
 from bot.cli_budget import budget  # noqa: E402
+from bot.cli_manifest import manifest  # noqa: E402
 from bot.cli_purge import purge  # noqa: E402
 
 cli.add_command(budget)
+cli.add_command(manifest)
 cli.add_command(purge)
 
 
