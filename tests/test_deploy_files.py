@@ -30,7 +30,8 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.doctor import manifest as doctor_manifest
 from bot.services import build_services
 from handlers.app import EVENTS_PATH, serve
-from tests.conftest import APP_TOKEN, FAST_RETRIES
+from tests.conftest import APP_TOKEN, FAST_RETRIES, SIGNING_SECRET, RunningBot
+from tests.fakes.signing import sign_request
 from tests.fakes.slack import FakeSlack
 from tests.test_cli import free_port
 
@@ -204,6 +205,16 @@ def _without_urls(manifest: dict[str, Any]) -> dict[str, Any]:
     copy["settings"]["event_subscriptions"].pop("request_url", None)
     copy["settings"].pop("socket_mode_enabled")
     return dict(copy)
+
+
+async def test_event_subscriptions_request_url_is_verified(bot: RunningBot) -> None:
+    """Event Subscriptions → Request URL: Slack checks the URL with a signed challenge
+    before it sends any event (the Home and Messages tabs get nothing without it)."""
+    body = json.dumps({"token": "legacy", "challenge": "3eZbrw1aBm2rZ", "type": "url_verification"})
+    headers = {**sign_request(body.encode(), SIGNING_SECRET), "Content-Type": "application/json"}
+    async with bot.session.post(f"{bot.url}{EVENTS_PATH}", data=body, headers=headers) as r:
+        assert r.status == 200
+        assert "3eZbrw1aBm2rZ" in await r.text()
 
 
 def test_doctor_reads_the_checkouts_manifest() -> None:
