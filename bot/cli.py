@@ -45,6 +45,7 @@ def cli() -> None:
       draftbot kinds
       draftbot report --period last-month
       draftbot budget set U012AB3CD 25
+      draftbot audit
       draftbot purge
       draftbot doctor
       draftbot datasette --open
@@ -270,11 +271,13 @@ def _usage_line(draft: Draft) -> str:
 
 
 # In modules of their own, as this one is at its size limit; imported here to register them.
+from bot.cli_audit import audit  # noqa: E402
 from bot.cli_budget import budget  # noqa: E402
 from bot.cli_datasette import datasette  # noqa: E402
 from bot.cli_manifest import manifest  # noqa: E402
 from bot.cli_purge import purge  # noqa: E402
 
+cli.add_command(audit)
 cli.add_command(budget)
 cli.add_command(manifest)
 cli.add_command(purge)
