@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
+from bot.audit import change_text
 from bot.cli_common import or_exit, settings_or_exit
 from bot.cli_people import shown_names
-from bot.pricing import format_usd
 from bot.storage import open_store
 
 
@@ -42,8 +42,7 @@ def audit(limit: int) -> None:
                 names.get(row["actor"], row["actor"]),
                 row["setting"],
                 names.get(row["subject"], row["subject"]),
-                f"{_value(row['setting'], row['old_value'])} → "
-                f"{_value(row['setting'], row['new_value'])}",
+                change_text(row["setting"], row["old_value"], row["new_value"]),
             ]
             for row in changes
         ]
@@ -57,9 +56,3 @@ def audit(limit: int) -> None:
         Column("Change", numeric=False),
     ]
     click.echo(render_table(columns, rows))
-
-
-def _value(setting: str, value: str | None) -> str:
-    if value is None:
-        return "default" if setting == "budget" else "-"
-    return format_usd(int(value)) if setting == "budget" else value
