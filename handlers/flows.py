@@ -8,10 +8,12 @@ anything else is logged and shown as the plain "something went wrong" (`failure_
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -120,15 +122,15 @@ class Flows:
         """Read the conversation `ref` is in and draft from it (a summary, a reply)."""
         async with self.services.in_flight.track():  # shutdown waits for the reading too
             # The bot may be in conversations the person may not read: never leak them.
-            refusal = None
-            if check_access:
-                refusal = await self.cannot_read(asker.user_id, ref.channel_id)
-            if refusal is not None:
-                await reply.show(notice(refusal))
-                return
             try:
+                refusal = None
+                if check_access:
+                    refusal = await self.cannot_read(asker.user_id, ref.channel_id)
+                if refusal is not None:
+                    await reply.show(notice(refusal))
+                    return
                 transcript = await fetch_transcript(self.client, self.people, ref)
-            except Exception as error:
+            except Exception as error:  # Slack unreachable or refusing: say so, never silence
                 await reply.show(self.failure_message(error, f"reading {ref.channel_id}"))
                 return
             request = DraftRequest(
@@ -329,6 +331,9 @@ class Flows:
         if is_database_error(error):
             log.warning("database failed while %s: %s", doing, type(error).__name__)
             return previews.failure(wording.DATABASE_BUSY)
+        if isinstance(error, aiohttp.ClientError | asyncio.TimeoutError):  # Slack unreachable
+            log.warning("could not reach Slack while %s: %s", doing, type(error).__name__)
+            return previews.failure(wording.SLACK_UNREACHABLE)
         if isinstance(error, SlackApiError) and error.response.get("error") == "ratelimited":
             log.warning("Slack rate-limited Draftbot while %s", doing)
             return previews.failure(wording.SLACK_BUSY)
