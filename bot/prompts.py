@@ -28,6 +28,9 @@ FILLER_WORDS = frozenset(
     }
 )
 _MAX_LEADING_WORDS = 6
+# `output:` in a kind's front matter: `canvas-ok` marks document-like drafts (agendas,
+# guides, plans, summaries), whose previews offer "Open as canvas" however short they are.
+OUTPUT_KINDS = ("canvas-ok",)
 _PUNCTUATION = ".,:!?\"'()[]“”‘’"
 
 
@@ -46,6 +49,7 @@ class PromptKind:
     body: str
     is_default: bool = False
     noun: str | None = None  # "Drafting your {noun}…"; None: just "Drafting…"
+    canvas_ok: bool = False  # `output: canvas-ok`: document-like, offered as a canvas
 
     def words(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
@@ -164,6 +168,9 @@ def _load_kind(path: Path) -> PromptKind:
         aliases = [aliases]
     if not isinstance(aliases, list):
         raise PromptError(f"{path}: `aliases` must be a list, like [mail, reply].")
+    output = meta.get("output")
+    if output not in (None, *OUTPUT_KINDS):
+        raise PromptError(f"{path}: `output` may only be {', '.join(OUTPUT_KINDS)}.")
     body = post.content.strip()
     if not body:
         raise PromptError(f"{path}: the prompt body after the front matter is empty.")
@@ -177,6 +184,7 @@ def _load_kind(path: Path) -> PromptKind:
         body=body,
         is_default=bool(meta.get("default", False)),
         noun=_noun(meta),
+        canvas_ok=output == "canvas-ok",
     )
 
 

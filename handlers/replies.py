@@ -2,7 +2,7 @@
 
 A listener or use case says *what* to show (an `Outgoing`); a destination knows *where* and
 owns Slack's limits there: splitting long Markdown, 12,000 characters of markdown per
-message, 5 posts per response_url, the file fallback for drafts too long for messages, the
+message, 5 posts per response_url, a canvas (else a file) for drafts too long for messages, the
 buttons on the last visible part, retries of transient failures, and falling back to the
 person's DM with Draftbot when a response_url cannot be used. Destinations never raise:
 what cannot be shown anywhere is logged.
@@ -34,8 +34,9 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot import wording
 from bot.llm import TextCallback
 from bot.slack_ids import RESPONSE_URL_POSTS, is_dm_channel
-from handlers.blocks.message import Outgoing, Payload, layout, section
+from handlers.blocks.message import Layout, Outgoing, Payload, layout, section
 from handlers.blocks.text import MentionSafeText
+from handlers.canvases import open_canvas
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +111,21 @@ class DirectMessageReply:
 
     async def show(self, out: Outgoing) -> None:
         shown = layout(out, DM_MESSAGES)
-        if shown.as_file and not await self.upload(out):
-            shown = layout(replace(out, file_name=None))
+        if shown.as_file:
+            shown = await self.elsewhere(out, DM_MESSAGES) or layout(replace(out, file_name=None))
         await self._send(shown.messages, keep_for_update=False)
 
     async def tell(self, text: str) -> None:
         await self._send([{"text": text, "blocks": [section(text)]}], keep_for_update=False)
+
+    async def elsewhere(self, out: Outgoing, max_messages: int) -> Layout | None:
+        """A body too long for `max_messages`: in a canvas only the person can see, else a
+        file in their DM; the messages that say where it went, or None if neither worked."""
+        canvas = await open_canvas(self.client, self.user_id, out.file_title, out.body)
+        if canvas is not None:
+            note = wording.SENT_AS_CANVAS.format(url=canvas.url)
+            return layout(out, max_messages, elsewhere=note)
+        return layout(out, max_messages) if await self.upload(out) else None
 
     async def upload(self, out: Outgoing) -> bool:
         """The whole body as a file in the DM; False (and logged) when Slack refuses."""
@@ -178,9 +188,11 @@ class ResponseUrlReply:
             await self._to_dm(out)
             return
         shown = layout(out, self.posts_left)
-        if shown.as_file and not await self.fallback.upload(out):
+        if shown.as_file:
             cut = replace(out, file_name=None).with_blocks(section(wording.DRAFT_CUT_SHORT))
-            shown = layout(cut, self.posts_left)
+            shown = await self.fallback.elsewhere(out, self.posts_left) or layout(
+                cut, self.posts_left
+            )
         for index, message in enumerate(shown.messages):
             if not await self._post(message, replace=index == 0):
                 await self._to_dm(out)

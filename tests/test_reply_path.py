@@ -226,7 +226,8 @@ def whole_text_readable(
     fake_slack: FakeSlack, url: str, text: str, *, calls_before: int, uploads_before: int
 ) -> bool:
     """The whole draft can be read: in the private messages left by the response_url, in
-    messages to the person's DM, or in one file uploaded to their DM."""
+    messages to the person's DM, in one file uploaded to their DM, or in a canvas they can
+    open."""
     target = squash(text)
     shown = squash("".join(markdown_of(m) for m in visible(fake_slack.responses(url))))
     in_dm = squash(
@@ -240,6 +241,9 @@ def whole_text_readable(
         squash(f["content"].decode())
         for f in fake_slack.uploads[uploads_before:]
         if f["completed"] and ({f["channel_id"], *(f["channels"] or [])} & dms)
+    ]
+    files += [
+        squash(c["markdown"]) for c in fake_slack.canvases() if c["access"].get(USER) == "write"
     ]
     return target in shown or target in in_dm or any(target in f for f in files)
 

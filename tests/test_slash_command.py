@@ -214,6 +214,7 @@ async def test_long_draft_is_split_across_private_messages(
 async def test_very_long_draft_goes_to_a_dm_file(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
+    fake_slack.canvas_plan = "disabled"  # with canvases it goes to one (tests/test_canvases.py)
     paragraph = "A line of the very long handbook, repeated. " * 50
     fake_anthropic.default = Reply(text="\n\n".join([paragraph] * 30), chunk_size=20_000)
     reply = await bot.slash("write the whole employee handbook", user_id="U0LONG")

@@ -23,6 +23,7 @@ SCOPE_PURPOSES = {
     "commands": "the slash command",
     "chat:write": "posting drafts and reports",
     "files:write": "very long drafts and report files",
+    "canvases:write": "opening long drafts as canvases",
     "im:write": "opening a direct message for files",
     "users:read": "names in reports and recognising workspace admins",
     "im:history": "messages people send to Draftbot directly",

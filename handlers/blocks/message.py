@@ -48,15 +48,18 @@ def notice(text: str) -> Outgoing:
     return Outgoing(text=text, blocks=(section(text),))
 
 
-def layout(out: Outgoing, max_messages: int | None = None) -> Layout:
+def layout(
+    out: Outgoing, max_messages: int | None = None, *, elsewhere: str = wording.SENT_AS_FILE
+) -> Layout:
     """The messages that show `out`; when the body needs more than `max_messages`, the
-    beginning only, marked as sent as a file (the destination uploads `out.body`)."""
+    beginning only under `elsewhere`, saying where the whole body went (the destination
+    puts `out.body` in a canvas or uploads it as a file)."""
     parts = split_markdown(out.body) if out.body else []
     tail = [*out.blocks, *([out.actions] if out.actions else [])]
     if max_messages is not None and len(parts) > max(max_messages, 1) and out.file_name:
         beginning = out.body[:FILE_PREVIEW_CHARS].rstrip() + "…"
-        blocks = [section(wording.SENT_AS_FILE), _markdown(beginning), *tail]
-        return Layout([{"text": wording.SENT_AS_FILE, "blocks": blocks}], as_file=True)
+        blocks = [section(elsewhere), _markdown(beginning), *tail]
+        return Layout([{"text": elsewhere, "blocks": blocks}], as_file=True)
     if max_messages is not None:
         parts = parts[: max(max_messages, 1)]
     if not parts:

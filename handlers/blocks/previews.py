@@ -67,8 +67,11 @@ def preview_actions(draft: Draft) -> Block:
             ],
         }
     )
-    if len(safe_draft(draft.text, draft.request.text)) <= PLAIN_INPUT_LIMIT:  # as Edit shows it
+    shown = safe_draft(draft.text, draft.request.text)  # as the preview, Edit and canvas show it
+    if len(shown) <= PLAIN_INPUT_LIMIT:
         elements.append(button("edit", wording.LABEL_EDIT))
+    if draft.request.kind.canvas_ok or len(split_markdown(shown)) > 1:
+        elements.append(button("canvas", wording.LABEL_OPEN_CANVAS))
     elements.append(button("discard", wording.LABEL_DISCARD, "danger"))
     return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": elements}
 

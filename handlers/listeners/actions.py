@@ -1,4 +1,4 @@
-"""Buttons under a draft preview: post, refine, edit, discard."""
+"""Buttons under a draft preview: post, refine, edit, open as canvas, discard."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def register(app: AsyncApp, command: str) -> None:
     app.action("draft_post")(on_post)
     app.action("draft_edit")(on_edit)
     app.action("draft_discard")(on_discard)
+    app.action("draft_canvas")(on_canvas)
 
 
 async def on_refine(
@@ -78,6 +79,15 @@ async def on_edit(
         stored.id, text, body.get("response_url"), ask_for_channel=not stored.channel_id
     )
     await flows.open_form(body["trigger_id"], view, reply)
+
+
+async def on_canvas(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], flows: Flows
+) -> None:
+    await ack()
+    user_id = body["user"]["id"]
+    reply = flows.private_reply(body.get("response_url"), user_id)
+    await flows.open_as_canvas(user_id, action["value"], reply)
 
 
 async def on_discard(

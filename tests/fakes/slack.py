@@ -26,6 +26,7 @@ API describes them: guests (``add_user(guest="multi"|"single")``: ``is_restricte
 ``is_ultra_restricted``), members of other organisations (``team_id=``, ``stranger=``), and
 Slack Connect channels (``add_channel(shared_with=[team ids])``: ``is_shared``,
 ``is_ext_shared``, ``shared_team_ids``).
+Canvases: tests/fakes/slack_canvases.py (stored Markdown, access, ``fake.canvas_plan``).
 Methods it does not implement answer ``unknown_method``; serve them with
 ``fake.set_method_handler(method, handler)``.
 
@@ -56,6 +57,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.slack_canvases import CanvasesMixin
+
 __all__ = ["FakeSlack", "SlackCall"]
 
 # The bot token has exactly the scopes manifest.json asks for, as after a real install.
@@ -74,6 +77,7 @@ JSON_STRING_FIELDS = frozenset(
         "user_auth_blocks",
         "outputs",
         "unfurls",
+        "document_content",
     }
 )
 
@@ -121,7 +125,7 @@ class _ResponseUrlFailure:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeSlack:
+class FakeSlack(CanvasesMixin):
     """Fake Slack server. See the module docstring."""
 
     def __init__(
@@ -197,6 +201,7 @@ class FakeSlack:
             self.private_channels.clear()
             self.enforce_scopes = True
             self.validate_blocks = True
+            self._init_canvases()
         self.add_user(
             self.bot_user_id, self.bot_name, display_name=self.bot_name, real_name="Draftbot"
         )
@@ -1039,6 +1044,8 @@ class FakeSlack:
             return ["users:read.email"]
         if method.startswith("files."):
             return ["files:write"]
+        if method.startswith("canvases.") or method == "conversations.canvases.create":
+            return ["canvases:write"]
         if method == "conversations.open":
             return ["im:write", "mpim:write", "channels:manage", "groups:write"]
         if method in ("conversations.history", "conversations.replies"):
