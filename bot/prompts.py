@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.config import CacheTTL
 from bot.errors import SetupError
+from bot.languages import is_language
 
 HOUSE_STYLE_FILE = "_house_style.md"
 HELP_WORDS = frozenset({"help", "?", "-h", "--help", "examples"})
@@ -31,6 +32,8 @@ _MAX_LEADING_WORDS = 6
 # `output:` in a kind's front matter: `canvas-ok` marks document-like drafts (agendas,
 # guides, plans, summaries), whose previews offer "Open as canvas" however short they are.
 OUTPUT_KINDS = ("canvas-ok",)
+# An alias such as `in <language>` matches "in Spanish", "in Portuguese", … (bot/languages.py).
+LANGUAGE_SLOT = "<language>"
 _PUNCTUATION = ".,:!?\"'()[]“”‘’"
 
 
@@ -99,6 +102,8 @@ class PromptLibrary:
         for index, word in enumerate(words[:_MAX_LEADING_WORDS]):
             normalised = _normalise(word)
             kind = self.find(normalised)
+            if kind is None and (phrase := self._language_phrase(words, index)) is not None:
+                return self._route_to(phrase, words, index + 1, text)
             if normalised in FILLER_WORDS:
                 if kind and not filler_match:
                     filler_match = (index, kind)
@@ -109,6 +114,12 @@ class PromptLibrary:
         if filler_match:
             return self._route_to(filler_match[1], words, filler_match[0], text)
         return Route(kind=self.default_kind, text=text)
+
+    def _language_phrase(self, words: list[str], index: int) -> PromptKind | None:
+        """The kind with an alias like `in <language>` when `words[index:]` read "in Spanish"."""
+        if index + 1 >= len(words) or not is_language(_normalise(words[index + 1])):
+            return None
+        return self.find(f"{_normalise(words[index])} {LANGUAGE_SLOT}")
 
     def _route_to(self, kind: PromptKind, words: list[str], index: int, text: str) -> Route:
         details = [w for w in words[index + 1 :] if _normalise(w) not in FILLER_WORDS]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -21,6 +21,7 @@ from bot import wording
 from bot.budgets import BudgetStatus, over_budget_message
 from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.errors import UserFacingError
+from bot.languages import locale_language, named_language
 from bot.prompts import PromptKind
 from bot.refinements import REFINEMENTS
 from bot.services import Services
@@ -46,6 +47,7 @@ READ_REFUSALS: dict[Refusal, str] = {
     "guest": wording.CANNOT_SEE_AS_GUEST,
     "unchecked": wording.CANNOT_CHECK_ACCESS,
 }
+TRANSLATE_KIND = "translate"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class Flows:
     ) -> None:
         """Draft and show the private preview, or say plainly why there is none."""
         async with self.services.in_flight.track():
+            request = await self._into_a_language(request)
             if announce:
                 await reply.update(notice(previews.working_text(request.kind)))
 
@@ -193,6 +196,15 @@ class Flows:
         if (refusal := await self.cannot_read(stored.user_id, ref.channel_id)) is not None:
             raise UserFacingError(refusal)
         return conversation_material(await fetch_transcript(self.client, self.people, ref))
+
+    async def _into_a_language(self, request: DraftRequest) -> DraftRequest:
+        """A translation that names no language goes into the person's Slack language,
+        said in the request itself so that the buttons' new versions keep it."""
+        if request.kind.name != TRANSLATE_KIND or named_language(request.text):
+            return request
+        language = locale_language(await self.people.locale(request.user_id))
+        into = wording.TRANSLATE_INTO.format(language=language) if language else ""
+        return replace(request, text=request.text + into)
 
     async def cannot_read(self, user_id: str, channel_id: str) -> str | None:
         """Why Draftbot will not read this conversation for this person, in words; None

@@ -129,6 +129,18 @@ class People:
                 return True
         return False
 
+    async def locale(self, user_id: str) -> str | None:
+        """The person's Slack language setting ("pt-BR"); None when Slack cannot say."""
+        if self.client is None:
+            return None
+        try:
+            response = await self.client.users_info(user=user_id, include_locale=True)
+        except SlackApiError as error:
+            log.warning("users.info failed for %s: %s", user_id, error.response.get("error"))
+            return None
+        locale = (response.get("user") or {}).get("locale")
+        return str(locale) if locale else None
+
     async def _user_info(self, user_id: str) -> dict[str, Any] | None:
         """The user, {} when Slack has no such user, None when Slack could not answer."""
         if self.client is None:

@@ -1,9 +1,9 @@
-"""The words of canvases and translations (read as `wording.NAME`)."""
+"""The words of canvases and translations (read as `wording.NAME`), including the lines
+Draftbot adds to a translation request for the model."""
 
 from __future__ import annotations
 
 LABEL_OPEN_CANVAS = "Open as canvas"
-LABEL_TRANSLATE_SHORTCUT = "Translate message"
 
 CANVAS_TITLE = "{kind} draft"  # "Agenda draft"
 CANVAS_OPENING = "Opening your draft as a canvas…"
@@ -29,10 +29,8 @@ SENT_AS_CANVAS = (
     "can see so far: <{url}|open it>. Here is the beginning:"
 )
 
-TRANSLATE_REQUEST = "translate this message into {language}"
-TRANSLATE_REQUEST_DEFAULT = "translate this message"
+TRANSLATE_REQUEST = "translate this message"
 TRANSLATE_INTO = "\n\nTranslate into: {language} (the person's Slack language; they named none)."
 TRANSLATE_NOTHING = (
     "That message has no text to translate. Try the shortcut on a message with words in it."
 )
-TRANSLATING = "Translating…"

@@ -3,6 +3,7 @@ honest, long Markdown split."""
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -48,6 +49,13 @@ def plain(text: str) -> str:
     text = CHANNEL_MENTION.sub(lambda m: f"#{m.group(2) or m.group(1)}", text)
     text = USER_MENTION.sub(lambda m: f"@{m.group(1)}", text)
     return text.replace("`", "").replace("*", "")
+
+
+def quoted_message(text: str) -> str:
+    """A Slack message as the model reads it after a request: data between `<message>` tags,
+    with `&`, `<` and `>` escaped, so it can neither close the tag nor carry a live mention
+    (as `handlers.conversations.conversation_material` quotes a conversation)."""
+    return f":\n\n<message>\n{html.escape(text.strip(), quote=False)}\n</message>"
 
 
 def safe_draft(text: str, typed: str = "") -> str:

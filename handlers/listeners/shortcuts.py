@@ -1,4 +1,4 @@
-"""The "Summarize thread" message shortcut."""
+"""The "Summarize thread" and "Translate message" message shortcuts."""
 
 from __future__ import annotations
 
@@ -8,15 +8,19 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot import wording
+from bot.drafting import DraftRequest
 from bot.slack_ids import MessageRef
 from handlers.blocks.message import notice
+from handlers.blocks.text import quoted_message
 from handlers.flows import Asker, Flows
 
 SUMMARIZE_CALLBACK = "summarize_thread"
+TRANSLATE_CALLBACK = "translate_message"
 
 
 def register(app: AsyncApp, command: str) -> None:
     app.shortcut(SUMMARIZE_CALLBACK)(on_summarize)
+    app.shortcut(TRANSLATE_CALLBACK)(on_translate)
 
 
 async def on_summarize(ack: AsyncAck, shortcut: dict[str, Any], flows: Flows) -> None:
@@ -34,3 +38,28 @@ async def on_summarize(ack: AsyncAck, shortcut: dict[str, Any], flows: Flows) ->
     await flows.draft_from_conversation(
         asker, kind, wording.SUMMARIZE_REQUEST, ref, reply, check_access=False, source="shortcut"
     )
+
+
+async def on_translate(ack: AsyncAck, shortcut: dict[str, Any], flows: Flows) -> None:
+    """Translate the message into the person's Slack language, privately, with the buttons."""
+    await ack()
+    message, channel_id = shortcut["message"], shortcut["channel"]["id"]
+    user_id = shortcut["user"]["id"]
+    reply = flows.private_reply(shortcut.get("response_url"), user_id)
+    if not (message.get("text") or "").strip():
+        await reply.show(notice(wording.TRANSLATE_NOTHING))
+        return
+    # As for linked conversations: only what the person could read in Slack themselves.
+    if (refusal := await flows.cannot_read(user_id, channel_id)) is not None:
+        await reply.show(notice(refusal))
+        return
+    # Into the person's Slack language: `flows.draft` adds it, as for a /draft that names none.
+    request = DraftRequest(
+        kind=flows.library.find("translate") or flows.library.default_kind,
+        text=wording.TRANSLATE_REQUEST + quoted_message(message["text"]),
+        user_id=user_id,
+        source="shortcut",
+        team_id=(shortcut.get("team") or {}).get("id"),
+        channel_id=channel_id,
+    )
+    await flows.draft(request, reply, announce=True)
