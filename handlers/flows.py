@@ -31,8 +31,6 @@ from bot.storage.offloop import is_database_error, off_loop, write_off_loop
 from handlers.blocks import previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
-from handlers.blocks.text import safe_draft
-from handlers.canvases import open_canvas
 from handlers.conversations import conversation_material, fetch_transcript
 from handlers.people import People, Refusal
 from handlers.replies import DirectMessageReply, Reply, ResponseUrlReply, post_to_channel
@@ -294,24 +292,6 @@ class Flows:
         )
         log.info("draft posted draft=%s user=%s channel=%s", draft_id, user_id, where)
         return None
-
-    async def open_as_canvas(self, user_id: str, draft_id: str, reply: Reply) -> None:
-        """The draft, as its preview showed it, in a canvas the author may edit (a channel's
-        canvas, or a file, where standalone canvases are not allowed). No model call."""
-        if (stored := await self.own_draft(draft_id, user_id, reply)) is None:
-            return
-        title = wording.CANVAS_TITLE.format(kind=stored.kind.name.capitalize())
-        out = Outgoing(text=title, body=safe_draft(stored.text, stored.request), file_title=title)
-        where = stored.channel_id
-        canvas = await open_canvas(self.client, user_id, title, out.body, channel_id=where)
-        if canvas is not None:
-            said = wording.CANVAS_IN_CHANNEL if canvas.channel_id else wording.CANVAS_READY
-            await reply.tell(said.format(url=canvas.url, channel=canvas.channel_id))
-        elif await DirectMessageReply(self.client, user_id).upload(out):
-            await reply.tell(wording.CANVAS_AS_FILE)
-        else:
-            await reply.tell(wording.CANVAS_UNAVAILABLE)
-        log.info("draft=%s opened as canvas=%s", draft_id, canvas.id if canvas else None)
 
     async def post_and_confirm(self, user_id: str, draft_id: str, reply: Reply) -> None:
         try:

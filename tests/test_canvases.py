@@ -3,6 +3,7 @@ workspaces where canvases are not allowed. Through the real server and the fakes
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -188,3 +189,17 @@ async def test_doctor_names_a_missing_canvases_scope(
     scopes = checks["Slack scopes"]
     assert not scopes.ok
     assert "canvases:write (opening long drafts as canvases)" in scopes.detail
+
+
+async def test_a_double_click_opens_one_canvas(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    draft_id, _ = await long_preview(bot, fake_anthropic, fake_slack)
+    fake_slack.set_latency("canvases.create", 0.3)
+    urls = [fake_slack.new_response_url() for _ in range(2)]
+    await asyncio.gather(*(bot.interact(button("canvas", draft_id, url)) for url in urls))
+    notes = [(await replies(fake_slack, url))[0]["text"] for url in urls]
+    assert len(fake_slack.canvases()) == 1
+    assert wording.DRAFT_BUSY in notes
+    # Once made, the draft is free again: its other buttons (and another canvas) still work.
+    assert (await click_canvas(bot, fake_slack, draft_id))["text"].startswith("Your draft is in")

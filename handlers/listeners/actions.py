@@ -13,6 +13,7 @@ from bot import wording
 from bot.slack_ids import PLAIN_INPUT_LIMIT
 from handlers.blocks import modals
 from handlers.blocks.text import safe_draft
+from handlers.canvas_drafts import open_as_canvas
 from handlers.flows import Flows
 
 _REFINE_ACTIONS = re.compile(r"^draft_(regenerate|shorter|longer|continue)$")
@@ -87,7 +88,7 @@ async def on_canvas(
     await ack()
     user_id = body["user"]["id"]
     reply = flows.private_reply(body.get("response_url"), user_id)
-    await flows.open_as_canvas(user_id, action["value"], reply)
+    await open_as_canvas(flows, user_id, action["value"], reply)
 
 
 async def on_discard(
