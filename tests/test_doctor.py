@@ -119,7 +119,7 @@ async def test_empty_environment_names_missing_settings_and_still_checks_prompts
     assert "Setting ANTHROPIC_API_KEY" in failed(checks)
     assert "SLACK_SIGNING_SECRET" in report and "console.anthropic.com" in report
     assert "OAuth & Permissions" in checks["Setting SLACK_BOT_TOKEN"].fix
-    assert checks["Prompt files"].ok and "5 kinds" in checks["Prompt files"].detail
+    assert checks["Prompt files"].ok and "6 kinds" in checks["Prompt files"].detail
     assert checks["Database"].ok
     for name in ("Slack bot token", "Anthropic API key and model", "Prompt caching"):
         assert checks[name].warning and "Not checked" in checks[name].detail
