@@ -138,7 +138,9 @@ async def test_shortcut_respects_who_can_read_the_conversation(
     url = fake_slack.new_response_url()
     await bot.interact(translate_shortcut(url, "Salaries for next year", channel="C0SECRET"))
     [problem] = await wait(fake_slack, url, 1)
-    assert problem["text"] == wording.CANNOT_SEE_CONVERSATION.format(channel="C0SECRET")
+    assert problem["text"] == wording.TRANSLATE_CANNOT_CONFIRM.format(
+        channel="C0SECRET", command="/draft"
+    )
     await asyncio.sleep(0.2)
     assert fake_anthropic.message_requests() == [] and bot.usage_rows() == []
 

@@ -31,6 +31,11 @@ SENT_AS_CANVAS = (
 
 TRANSLATE_REQUEST = "translate this message"
 TRANSLATE_INTO = "\n\nTranslate into: {language} (the person's Slack language; they named none)."
+TRANSLATE_CANNOT_CONFIRM = (
+    "Draftbot translates messages only where Slack confirms you can read the conversation, "
+    "and it couldn't confirm that for <#{channel}> (Draftbot may not be in it). Add Draftbot "
+    "to the conversation, or copy the text and use `{command} translate: …` instead."
+)
 TRANSLATE_NOTHING = (
     "That message has no text to translate. Try the shortcut on a message with words in it."
 )

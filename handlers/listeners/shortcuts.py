@@ -50,7 +50,10 @@ async def on_translate(ack: AsyncAck, shortcut: dict[str, Any], flows: Flows) ->
         await reply.show(notice(wording.TRANSLATE_NOTHING))
         return
     # As for linked conversations: only what the person could read in Slack themselves.
-    if (refusal := await flows.cannot_read(user_id, channel_id)) is not None:
+    # The person sees the message, so a refusal means Slack could not confirm it (a DM or
+    # private channel Draftbot is not in, Slack busy): say that, not "you're not in it".
+    if await flows.cannot_read(user_id, channel_id) is not None:
+        refusal = wording.TRANSLATE_CANNOT_CONFIRM.format(channel=channel_id, command=flows.command)
         await reply.show(notice(refusal))
         return
     # Into the person's Slack language: `flows.draft` adds it, as for a /draft that names none.
