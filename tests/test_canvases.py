@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from bot import wording
-from bot.config import Settings
+from bot.config import DEFAULT_PROMPTS_DIR, Settings
 from bot.doctor.slack import slack_token_checks
+from bot.prompts import PromptError, load_prompts
 from tests.conftest import MANIFEST_SCOPES, RunningBot
 from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.slack import FakeSlack
@@ -195,7 +196,7 @@ async def test_a_double_click_opens_one_canvas(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:
     draft_id, _ = await long_preview(bot, fake_anthropic, fake_slack)
-    fake_slack.set_latency("canvases.create", 0.3)
+    fake_slack.set_latency("canvases.create", 1.0)
     urls = [fake_slack.new_response_url() for _ in range(2)]
     await asyncio.gather(*(bot.interact(button("canvas", draft_id, url)) for url in urls))
     notes = [(await replies(fake_slack, url))[0]["text"] for url in urls]
@@ -203,3 +204,15 @@ async def test_a_double_click_opens_one_canvas(
     assert wording.DRAFT_BUSY in notes
     # Once made, the draft is free again: its other buttons (and another canvas) still work.
     assert (await click_canvas(bot, fake_slack, draft_id))["text"].startswith("Your draft is in")
+
+
+def test_output_in_the_front_matter_marks_a_kind_document_like(tmp_path: Path) -> None:
+    shutil.copytree(DEFAULT_PROMPTS_DIR, tmp_path, dirs_exist_ok=True)
+    agenda = "---\nname: agenda\ndescription: d\nexample: e\nmax_tokens: 5\n{output}---\nb"
+    (tmp_path / "agenda.md").write_text(agenda.format(output="output: canvas-ok\n"))
+    library = load_prompts(tmp_path)
+    assert library.find("agenda").canvas_ok  # type: ignore[union-attr]
+    assert not library.find("email").canvas_ok  # type: ignore[union-attr]
+    (tmp_path / "agenda.md").write_text(agenda.format(output="output: slides\n"))
+    with pytest.raises(PromptError, match="`output` may only be canvas-ok"):
+        load_prompts(tmp_path)
