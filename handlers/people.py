@@ -135,8 +135,13 @@ class People:
             return None
         try:
             response = await self.client.users_info(user=user_id, include_locale=True)
-        except SlackApiError as error:
-            log.warning("users.info failed for %s: %s", user_id, error.response.get("error"))
+        except Exception as error:  # best effort: a translation without it names no language
+            reason = (
+                error.response.get("error")
+                if isinstance(error, SlackApiError)
+                else type(error).__name__
+            )
+            log.warning("users.info (locale) failed for %s: %s", user_id, reason)
             return None
         locale = (response.get("user") or {}).get("locale")
         return str(locale) if locale else None

@@ -192,3 +192,19 @@ async def test_an_email_in_portuguese_stays_an_email(
     assert EMAIL is not None and system == EMAIL.body
     assert prompt == text  # the house style writes it in the language the request names
     assert "in Portuguese" in prompt and locale_lookups(fake_slack) == []
+
+
+@pytest.mark.parametrize("trouble", ["error", "network"])
+async def test_without_the_locale_the_translation_still_arrives(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack, trouble: str
+) -> None:
+    fake_slack.add_user("U0001", "alex", locale="it-IT")
+    if trouble == "error":
+        fake_slack.fail("users.info", "fatal_error", times=5)
+    else:
+        fake_slack.drop_connection("users.info", times=5)
+    reply = await bot.slash("translation: the offsite is moved to March")
+    [preview] = await wait(fake_slack, reply.response_url, 1)
+    assert preview["blocks"][-1]["type"] == "actions"
+    prompt, _ = prompt_of(fake_anthropic)
+    assert prompt == "translation: the offsite is moved to March"  # no language added
