@@ -10,7 +10,14 @@ from bot.config import PROJECT_ROOT
 MANIFEST_PATH = PROJECT_ROOT / "manifest.json"
 
 # Used only when manifest.json cannot be read (e.g. an installed copy without it).
-FALLBACK_BOT_SCOPES = ("commands", "chat:write", "files:write", "im:write", "users:read")
+FALLBACK_BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "files:write",
+    "files:read",
+    "im:write",
+    "users:read",
+)
 
 
 def _manifest_value(*keys: str) -> Any:

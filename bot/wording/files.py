@@ -35,3 +35,18 @@ NO_FILE_READ = "Draftbot couldn't read the file you shared:\n{reasons}"
 
 # What the model is told when a person shares files with no words (not shown to people).
 FILE_ONLY_REQUEST = "Summarize the attached file."
+
+# Files shared in Slack that Draftbot cannot download.
+FILE_NEEDS_SCOPE = (
+    "Draftbot isn't allowed to open files yet, so it couldn't read {name}. Ask your Draftbot "
+    "admin to reinstall the app with the files:read permission (`draftbot doctor` checks it)."
+)
+FILE_NOT_VISIBLE = (
+    "Slack didn't let Draftbot open {name}: it may have been deleted, or shared somewhere "
+    "Draftbot can't see."
+)
+FILE_EXTERNAL = (
+    "{name} is stored outside Slack, so Draftbot can't read it. Download it and share the "
+    "file itself."
+)
+FILE_DOWNLOAD_FAILED = "Draftbot couldn't download {name} from Slack. Please try again."

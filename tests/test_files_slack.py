@@ -1,0 +1,131 @@
+"""Files shared in the Messages tab: downloaded with the bot token (files:read), checked
+before downloading, read for Claude; the ones that can't be read are listed, never dropped."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot import wording
+from bot.files import limits
+from tests import sample_files
+from tests.conftest import RunningBot
+from tests.fakes.anthropic import FakeAnthropic, Reply
+from tests.fakes.slack import FakeSlack
+from tests.test_doctor import doctor, failed, manifest_scopes
+from tests.test_messages_tab import finished_stream
+
+
+def shared(text: str, files: list[dict[str, Any]], ts: str = "1700000002.000100") -> dict[str, Any]:
+    return {
+        "type": "message",
+        "subtype": "file_share",
+        "channel": "D0ALEX",
+        "channel_type": "im",
+        "user": "U0001",
+        "text": text,
+        "files": files,
+        "ts": ts,
+        "team": "T0001",
+    }
+
+
+def content_sent(fake_anthropic: FakeAnthropic) -> list[dict[str, Any]]:
+    [request] = fake_anthropic.message_requests()
+    assert request.body is not None
+    content = request.body["messages"][0]["content"]
+    assert isinstance(content, list)
+    return content
+
+
+def stream_words(stream: dict[str, Any]) -> str:
+    return stream["text"] + json.dumps(stream["blocks"])
+
+
+async def test_a_pdf_shared_with_words_is_drafted_from(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(text="Offline mode ships in March; the risk is QA time.")
+    pdf = fake_slack.add_file(
+        "roadmap.pdf",
+        sample_files.pdf(["Roadmap: offline mode in March"]),
+        mimetype="application/pdf",
+    )
+    assert await bot.event(shared("summarize this", [pdf])) == 200
+    stream = await finished_stream(fake_slack)
+    assert stream["text"] == "Offline mode ships in March; the risk is QA time."
+    assert fake_slack.file_downloads == [(pdf["id"], True)]
+    content = content_sent(fake_anthropic)
+    assert [b["type"] for b in content] == ["document", "text"]
+    assert content[0]["title"] == "roadmap.pdf" and "cache_control" in content[0]
+    assert content[1]["text"] == "summarize this"
+    [row] = bot.usage_rows()
+    assert (row["source"], row["kind"], row["status"]) == ("dm", "summary", "ok")
+
+
+async def test_a_file_shared_without_words_is_summarized(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    sheet = fake_slack.add_file("budget.xlsx", sample_files.xlsx(), filetype="xlsx")
+    await bot.event(shared("", [sheet]))
+    await finished_stream(fake_slack)
+    excel, typed = content_sent(fake_anthropic)
+    assert "## Sheet: Budget" in excel["text"] and "| Total | 42 |" in excel["text"]
+    assert typed["text"] == wording.FILE_ONLY_REQUEST
+    assert bot.usage_rows()[0]["kind"] == "summary"
+
+
+async def test_several_files_read_those_that_work_and_list_the_others(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    good = fake_slack.add_file("hours.csv", sample_files.CSV, mimetype="text/csv")
+    image = fake_slack.add_file("chart.png", sample_files.png(), mimetype="image/png")
+    deck = fake_slack.add_file("deck.pptx", b"PK\x03\x04")
+    drive = fake_slack.add_file("plan.gdoc", b"", is_external=True)
+    await bot.event(shared("draft a message to the team about this", [good, image, deck, drive]))
+    stream = await finished_stream(fake_slack)
+    assert [b["type"] for b in content_sent(fake_anthropic)] == ["text", "image", "text"]
+    words = stream_words(stream)
+    assert "Draftbot couldn't read every file" in words
+    assert "Draftbot can't read deck.pptx (.pptx)" in words
+    assert "plan.gdoc is stored outside Slack" in words
+    # The external file's URL is never fetched: the token goes only to Slack's file host.
+    assert drive["id"] not in {file_id for file_id, _ in fake_slack.file_downloads}
+
+
+async def test_a_file_too_large_is_refused_before_downloading(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    scan = fake_slack.add_file("scan.pdf", b"%PDF-1.4", size=45 * limits.MB)
+    await bot.event(shared("summarize this", [scan]))
+    stream = await finished_stream(fake_slack)
+    assert "scan.pdf is 45 MB, more than the 20 MB Draftbot can send Claude" in stream_words(stream)
+    assert fake_slack.file_downloads == []
+    assert fake_anthropic.message_requests() == []
+
+
+async def test_without_files_read_the_person_hears_why_and_the_admin_how(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_slack.scopes = [s for s in manifest_scopes() if s != "files:read"]
+    full = fake_slack.add_file("notes.txt", b"Ship it", mimetype="text/plain")
+    stub = fake_slack.add_file("plan.docx", sample_files.docx())
+    stub = {"id": stub["id"], "mode": "hidden_by_limit", "file_access": "check_file_info"}
+    await bot.event(shared("summarize this", [full, stub]))
+    stream = await finished_stream(fake_slack)
+    words = stream_words(stream)
+    assert "Draftbot isn't allowed to open files yet, so it couldn't read notes.txt" in words
+    assert "files:read" in words and "Traceback" not in words
+    # Slack served its sign-in page, not the file; files.info said missing_scope.
+    assert fake_slack.file_downloads == [(full["id"], False)]
+    assert fake_slack.calls_to("files.info")[0].args["file"] == stub["id"]
+    assert fake_anthropic.message_requests() == []
+
+
+async def test_doctor_checks_the_files_read_scope(
+    env: dict[str, str], fake_slack: FakeSlack
+) -> None:
+    fake_slack.scopes = [s for s in manifest_scopes() if s != "files:read"]
+    checks, _ = await doctor(env)
+    assert failed(checks) == {"Slack scopes"}
+    assert "files:read" in checks["Slack scopes"].detail
