@@ -19,6 +19,7 @@ from bot import wording
 from bot.budgets import BudgetStatus, over_budget_message
 from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.errors import UserFacingError
+from bot.files import ReadFile
 from bot.prompts import PromptKind
 from bot.refinements import REFINEMENTS
 from bot.services import Services
@@ -29,6 +30,7 @@ from handlers.blocks import previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
 from handlers.conversations import conversation_material, fetch_transcript
+from handlers.files import fetch_files
 from handlers.people import People, Refusal
 from handlers.replies import DirectMessageReply, Reply, ResponseUrlReply, post_to_channel
 
@@ -168,8 +170,9 @@ class Flows:
                     )
 
                 material = await self._reread(stored) if action in REREAD_FOR else ""
+                files = await self._reread_files(stored)
                 draft = await sessions.refine(
-                    stored, action, on_queued=on_queued, material=material
+                    stored, action, on_queued=on_queued, material=material, files=files
                 )
             except BaseException as error:
                 # Never leave the draft stuck as "working".
@@ -189,6 +192,14 @@ class Flows:
         if (refusal := await self.cannot_read(stored.user_id, ref.channel_id)) is not None:
             raise UserFacingError(refusal)
         return conversation_material(await fetch_transcript(self.client, self.people, ref))
+
+    async def _reread_files(self, stored: StoredDraft) -> tuple[ReadFile, ...]:
+        """A file draft's files, downloaded again (only their ids are kept with the draft)."""
+        if not stored.file_ids:
+            return ()
+        read = await fetch_files(self.client, [_stub(file_id) for file_id in stored.file_ids])
+        read.require_some()
+        return read.files
 
     async def cannot_read(self, user_id: str, channel_id: str) -> str | None:
         """Why Draftbot will not read this conversation for this person, in words; None
@@ -348,6 +359,11 @@ def cannot_post_reason(channel: str, error: str) -> str:
     if error in ("not_in_channel", "channel_not_found"):
         return wording.CANNOT_POST_NOT_IN_CHANNEL.format(channel=channel)
     return wording.CANNOT_POST.format(channel=channel, reason=error.replace("_", " "))
+
+
+def _stub(file_id: str) -> dict[str, Any]:
+    """A file known only by its id, as Slack Connect events carry them: files.info first."""
+    return {"id": file_id, "file_access": "check_file_info"}
 
 
 def _why(error: BaseException) -> str:

@@ -3,6 +3,7 @@ before downloading, read for Claude; the ones that can't be read are listed, nev
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -14,6 +15,7 @@ from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.slack import FakeSlack
 from tests.test_doctor import doctor, failed, manifest_scopes
 from tests.test_messages_tab import finished_stream
+from tests.test_previews import button
 
 
 def shared(text: str, files: list[dict[str, Any]], ts: str = "1700000002.000100") -> dict[str, Any]:
@@ -129,3 +131,30 @@ async def test_doctor_checks_the_files_read_scope(
     checks, _ = await doctor(env)
     assert failed(checks) == {"Slack scopes"}
     assert "files:read" in checks["Slack scopes"].detail
+
+
+async def test_a_refinement_downloads_the_file_again_and_reads_it_from_the_cache(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    pages = [f"Chapter {i}: " + "quarterly revenue grew " * 20 for i in range(4)]
+    pdf = fake_slack.add_file("q3.pdf", sample_files.pdf(pages), mimetype="application/pdf")
+    await bot.event(shared("summarize this", [pdf]))
+    stream = await finished_stream(fake_slack)
+    [actions] = [b for b in stream["blocks"] if b["type"] == "actions"]
+    draft_id = actions["elements"][0]["value"]
+    stored = bot.services.store.get_draft(draft_id)
+    assert stored is not None and stored["file_ids"] == pdf["id"]
+    assert "quarterly" not in json.dumps(stored)  # the file's id is kept, never its text
+
+    response_url = fake_slack.new_response_url()
+    status, _ = await bot.interact(button("shorter", draft_id, response_url))
+    assert status == 200
+    await asyncio.to_thread(fake_slack.wait_for_responses, response_url, 2, 10.0)
+    first, shorter = sorted(bot.usage_rows(), key=lambda row: row["id"])
+    assert shorter["source"] == "shorter"
+    written = first["cache_creation_input_tokens"]
+    assert shorter["cache_read_input_tokens"] >= written > 4_000
+    assert fake_slack.file_downloads == [(pdf["id"], True), (pdf["id"], True)]
+    refined = fake_anthropic.message_requests()[-1].body
+    assert refined is not None
+    assert [b["type"] for b in refined["messages"][0]["content"]] == ["document", "text"]

@@ -239,6 +239,11 @@ MIGRATIONS: tuple[Migration, ...] = (
                 on usage (status, user_id, created_at, latency_ms, ttft_ms)"""
         ],
     ),
+    Migration(
+        6,
+        "drafts.file_ids: the Slack files a draft was read from (their ids, never their bytes)",
+        lambda dialect: [dialect.ddl("alter table drafts add column file_ids {text}")],
+    ),
 )
 
 
