@@ -133,6 +133,8 @@ class Flows:
             except Exception as error:
                 await reply.show(self.failure_message(error, f"reading {ref.channel_id}"))
                 return
+            # Its files too: a conversation the person may read, so its files as well.
+            read = await fetch_files(self.client, transcript.files) if transcript.files else None
             request = DraftRequest(
                 kind=kind,
                 text=text,
@@ -142,12 +144,13 @@ class Flows:
                 channel_id=asker.channel_id,
                 material=conversation_material(transcript),
                 source_ref=ref.as_text(),
+                files=read.files if read else (),
             )
-            notes: tuple[Block, ...] = ()
+            notes: tuple[Block, ...] = tuple(map(previews.file_note, read.notes if read else ()))
             if transcript.trimmed_count:
                 recent = transcript.message_count - 1  # the first message is always kept
                 total, left_out = transcript.total_count, transcript.trimmed_count
-                notes = (previews.transcript_note(recent, total, left_out),)
+                notes += (previews.transcript_note(recent, total, left_out),)
             await self.draft(request, reply, notes=notes, announce=True)
 
     async def refine(self, user_id: str, draft_id: str, action: str, reply: Reply) -> None:

@@ -16,6 +16,7 @@ from tests.fakes.slack import FakeSlack
 from tests.test_doctor import doctor, failed, manifest_scopes
 from tests.test_messages_tab import finished_stream
 from tests.test_previews import button
+from tests.test_summaries import PARENT_TS, shortcut, wait
 
 
 def shared(text: str, files: list[dict[str, Any]], ts: str = "1700000002.000100") -> dict[str, Any]:
@@ -158,3 +159,58 @@ async def test_a_refinement_downloads_the_file_again_and_reads_it_from_the_cache
     refined = fake_anthropic.message_requests()[-1].body
     assert refined is not None
     assert [b["type"] for b in refined["messages"][0]["content"]] == ["document", "text"]
+
+
+def seed_thread_with_files(fake_slack: FakeSlack, channel: str = "C0PROJ") -> dict[str, Any]:
+    """A thread whose first message carries a PDF and whose reply carries a screenshot."""
+    pdf = fake_slack.add_file(
+        "contract.pdf", sample_files.pdf(["Term: 12 months"]), mimetype="application/pdf"
+    )
+    png = fake_slack.add_file("screenshot.png", sample_files.png(), mimetype="image/png")
+    fake_slack.add_user("U0PRIYA", "priya", display_name="Priya")
+    fake_slack.add_messages(
+        channel,
+        [
+            {"ts": PARENT_TS, "user": "U0PRIYA", "text": "The contract", "files": [pdf]},
+            {"ts": "1700000000.000200", "user": "U0PRIYA", "text": "and", "files": [png]},
+        ],
+        thread_ts=PARENT_TS,
+    )
+    return pdf
+
+
+async def test_a_link_to_a_message_with_files_drafts_from_its_files(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    seed_thread_with_files(fake_slack)
+    link = "https://acme.slack.com/archives/C0PROJ/p1700000000000100"
+    reply = await bot.slash(f"email to Priya about the term in <{link}>", channel_id="C0HERE")
+    await wait(fake_slack, reply.response_url, 2)
+    content = content_sent(fake_anthropic)
+    assert [b["type"] for b in content] == ["document", "image", "text"]
+    assert "[file: contract.pdf]" in content[-1]["text"]  # the transcript names them too
+
+
+async def test_summarize_thread_on_a_thread_with_files_reads_them(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    pdf = seed_thread_with_files(fake_slack)
+    url = fake_slack.new_response_url()
+    await bot.interact(shortcut(url))
+    *_, preview = await wait(fake_slack, url, 3)
+    assert preview["blocks"][-1]["type"] == "actions"
+    assert [b["type"] for b in content_sent(fake_anthropic)] == ["document", "image", "text"]
+    draft = bot.services.store.get_draft(preview["blocks"][-1]["elements"][0]["value"])
+    assert draft is not None and draft["file_ids"].split(",")[0] == pdf["id"]
+
+
+async def test_files_in_a_conversation_the_person_cannot_read_are_not_fetched(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    seed_thread_with_files(fake_slack, channel="G0SECRET")
+    fake_slack.channel_members["G0SECRET"] = {"U0PRIYA"}
+    link = "https://acme.slack.com/archives/G0SECRET/p1700000000000100"
+    reply = await bot.slash(f"summary <{link}>", user_id="U0NOSY")
+    [refusal] = await wait(fake_slack, reply.response_url, 1)
+    assert "private conversation you're not in" in refusal["text"]
+    assert fake_slack.file_downloads == [] and fake_anthropic.message_requests() == []
