@@ -83,7 +83,7 @@ async def _download(
     if isinstance(size, int) and size > cap:
         raise _Refused(too_large(name, size, kind))
     url = str(file.get("url_private_download") or file.get("url_private") or "")
-    if not _is_slack_file_host(url, client.base_url):
+    if not is_slack_file_host(url, client.base_url):
         log.warning("file %s not downloaded: its URL is not on Slack's file host", shared.file_id)
         raise _refuse(wording.FILE_NOT_VISIBLE, name)
     data = await _get(session, url, client.token or "", name, cap, kind)
@@ -111,7 +111,7 @@ async def _file_info(client: AsyncWebClient, file_id: str, name: str) -> dict[st
     return found
 
 
-def _is_slack_file_host(url: str, api_url: str) -> bool:
+def is_slack_file_host(url: str, api_url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return False

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot import wording
 from bot.files import limits
+from handlers.files import is_slack_file_host
 from tests import sample_files
 from tests.conftest import RunningBot
 from tests.fakes.anthropic import FakeAnthropic, Reply
@@ -214,3 +215,25 @@ async def test_files_in_a_conversation_the_person_cannot_read_are_not_fetched(
     [refusal] = await wait(fake_slack, reply.response_url, 1)
     assert "private conversation you're not in" in refusal["text"]
     assert fake_slack.file_downloads == [] and fake_anthropic.message_requests() == []
+
+
+def test_the_token_goes_only_to_slacks_file_host() -> None:
+    slack = "https://slack.com/api/"
+    assert is_slack_file_host("https://files.slack.com/files-pri/T1-F1/download/a.pdf", slack)
+    assert not is_slack_file_host("http://files.slack.com/files-pri/T1-F1/a.pdf", slack)
+    assert not is_slack_file_host("https://files.slack.com.example.com/a.pdf", slack)
+    assert not is_slack_file_host("https://drive.google.com/file/d/1", slack)
+    proxy = "http://127.0.0.1:9000/api/"  # SLACK_API_URL overridden: its host, and port, only
+    assert is_slack_file_host("http://127.0.0.1:9000/files-pri/T1-F1/download/a.pdf", proxy)
+    assert not is_slack_file_host("http://127.0.0.1:9001/files-pri/T1-F1/download/a.pdf", proxy)
+
+
+async def test_a_download_larger_than_slack_said_is_cut_off_while_streaming(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    big = sample_files.png() + b"\0" * (4 * limits.MB)
+    image = fake_slack.add_file("photo.png", big, mimetype="image/png", size=2_000)
+    await bot.event(shared("describe this", [image]))
+    stream = await finished_stream(fake_slack)
+    assert "more than the 3.8 MB Draftbot can send Claude for one image" in stream_words(stream)
+    assert fake_anthropic.message_requests() == []
