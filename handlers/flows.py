@@ -9,7 +9,7 @@ anything else is logged and shown as the plain "something went wrong" (`failure_
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -19,7 +19,7 @@ from bot import wording
 from bot.budgets import BudgetStatus, over_budget_message
 from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.errors import UserFacingError
-from bot.files import ReadFile
+from bot.files import FileRefused, ReadFile
 from bot.prompts import PromptKind
 from bot.refinements import REFINEMENTS
 from bot.services import Services
@@ -107,6 +107,19 @@ class Flows:
             await reply.show(
                 await self._with_budget_alerts(draft, previews.draft_preview(draft, notes))
             )
+
+    async def draft_from_files(
+        self, request: DraftRequest, files: list[dict[str, Any]], reply: Reply
+    ) -> None:
+        """Download and read `files` (Slack's file objects, or `{"id": …}` stubs), then draft
+        from those that could be read, listing the others; none readable: say why."""
+        read = await fetch_files(self.client, files)
+        if not read.files:
+            refusal = FileRefused(read.refusal_text(), name="")
+            await reply.show(self.failure_message(refusal, "reading files"))
+            return
+        notes = tuple(map(previews.file_note, read.notes))
+        await self.draft(replace(request, files=read.files), reply, notes=notes)
 
     async def draft_from_conversation(
         self,
@@ -200,7 +213,7 @@ class Flows:
         """A file draft's files, downloaded again (only their ids are kept with the draft)."""
         if not stored.file_ids:
             return ()
-        read = await fetch_files(self.client, [_stub(file_id) for file_id in stored.file_ids])
+        read = await fetch_files(self.client, [file_stub(file_id) for file_id in stored.file_ids])
         read.require_some()
         return read.files
 
@@ -364,7 +377,7 @@ def cannot_post_reason(channel: str, error: str) -> str:
     return wording.CANNOT_POST.format(channel=channel, reason=error.replace("_", " "))
 
 
-def _stub(file_id: str) -> dict[str, Any]:
+def file_stub(file_id: str) -> dict[str, Any]:
     """A file known only by its id, as Slack Connect events carry them: files.info first."""
     return {"id": file_id, "file_access": "check_file_info"}
 

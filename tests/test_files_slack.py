@@ -16,7 +16,7 @@ from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.slack import FakeSlack
 from tests.test_doctor import doctor, failed, manifest_scopes
 from tests.test_messages_tab import finished_stream
-from tests.test_previews import button
+from tests.test_previews import button, view_submission
 from tests.test_summaries import PARENT_TS, shortcut, wait
 
 
@@ -237,3 +237,48 @@ async def test_a_download_larger_than_slack_said_is_cut_off_while_streaming(
     stream = await finished_stream(fake_slack)
     assert "more than the 3.8 MB Draftbot can send Claude for one image" in stream_words(stream)
     assert fake_anthropic.message_requests() == []
+
+
+def file_shortcut(response_url: str, files: list[dict[str, Any]]) -> dict[str, Any]:
+    payload = shortcut(response_url)
+    payload["callback_id"] = "draft_from_file"
+    payload["message"] = {"type": "message", "ts": PARENT_TS, "user": "U0PRIYA", "files": files}
+    return payload
+
+
+async def test_draft_from_this_file_opens_the_form_with_the_files_and_drafts_from_them(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    pdf = fake_slack.add_file("contract.pdf", sample_files.pdf(["Term: 12 months"]))
+    docx = fake_slack.add_file("notes.docx", sample_files.docx())
+    url = fake_slack.new_response_url()
+    status, _ = await bot.interact(file_shortcut(url, [pdf, docx]))
+    assert status == 200
+    assert await asyncio.to_thread(fake_slack.wait_for, lambda f: f.calls_to("views.open"), 5.0)
+    view = fake_slack.calls_to("views.open")[0].args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert "Draftbot will read contract.pdf, notes.docx." in json.dumps(view["blocks"][0])
+    assert fake_slack.file_downloads == []  # nothing is fetched until the form is sent
+    values = {
+        "kind": {"value": {"selected_option": {"value": "email"}}},
+        "details": {"value": {"value": "to Priya asking about the renewal term"}},
+    }
+    _, body = await bot.interact(view_submission("draft_form", view["private_metadata"], values))
+    assert body == {}
+    working, preview = await wait(fake_slack, url, 2)
+    assert working["text"] == "Drafting your email…"
+    assert preview["blocks"][-1]["type"] == "actions"
+    content = content_sent(fake_anthropic)
+    assert [b["type"] for b in content] == ["document", "text", "text"]
+    assert "## Launch plan" in content[1]["text"]
+    assert [c.args["file"] for c in fake_slack.calls_to("files.info")] == [pdf["id"], docx["id"]]
+
+
+async def test_draft_from_this_file_on_a_message_without_files_says_so(
+    bot: RunningBot, fake_slack: FakeSlack
+) -> None:
+    url = fake_slack.new_response_url()
+    await bot.interact(file_shortcut(url, []))
+    [said] = await wait(fake_slack, url, 1)
+    assert said["text"] == wording.NO_FILES_IN_MESSAGE
+    assert fake_slack.calls_to("views.open") == []

@@ -50,3 +50,9 @@ FILE_EXTERNAL = (
     "file itself."
 )
 FILE_DOWNLOAD_FAILED = "Draftbot couldn't download {name} from Slack. Please try again."
+
+FORM_FILES = ":page_facing_up: Draftbot will read {names}."
+NO_FILES_IN_MESSAGE = (
+    "That message has no files. Use *Draft from this file…* on a message with a PDF, document, "
+    "spreadsheet or image in it."
+)

@@ -9,10 +9,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
 from bot.drafting import DraftRequest
-from bot.files import FileRefused
 from bot.slack_ids import find_slack_link
 from handlers.blocks import previews
-from handlers.files import fetch_files
 from handlers.flows import Asker, Flows
 from handlers.replies import DirectMessageReply, StreamReply
 
@@ -78,13 +76,7 @@ async def _draft_from_files(
     asker = Asker(user_id, event.get("team"), None)
     stream = StreamReply(client, user_id, asker.team_id, channel, ts, typed=text)
     await stream.start(previews.working_text(kind))
-    read = await fetch_files(client, files)
-    if not read.files:
-        await stream.show(
-            flows.failure_message(FileRefused(read.refusal_text(), name=""), "reading files")
-        )
-        return
     request = DraftRequest(
-        kind=kind, text=text, user_id=user_id, source="dm", team_id=asker.team_id, files=read.files
+        kind=kind, text=text, user_id=user_id, source="dm", team_id=asker.team_id
     )
-    await flows.draft(request, stream, notes=tuple(previews.file_note(n) for n in read.notes))
+    await flows.draft_from_files(request, files, stream)
