@@ -213,6 +213,9 @@ class Flows:
         """A file draft's files, downloaded again (only their ids are kept with the draft)."""
         if not stored.file_ids:
             return ()
+        ref = MessageRef.from_text(stored.source_ref or "")  # still theirs to read?
+        if ref and (refusal := await self.cannot_read(stored.user_id, ref.channel_id)):
+            raise UserFacingError(refusal)
         read = await fetch_files(self.client, [file_stub(file_id) for file_id in stored.file_ids])
         read.require_some()
         return read.files

@@ -282,3 +282,22 @@ async def test_draft_from_this_file_on_a_message_without_files_says_so(
     [said] = await wait(fake_slack, url, 1)
     assert said["text"] == wording.NO_FILES_IN_MESSAGE
     assert fake_slack.calls_to("views.open") == []
+
+
+async def test_a_refinement_is_refused_once_the_person_cannot_read_the_conversation(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    seed_thread_with_files(fake_slack, channel="G0SECRET")
+    fake_slack.channel_members["G0SECRET"] = {"U0PRIYA", "U0001"}
+    link = "https://acme.slack.com/archives/G0SECRET/p1700000000000100"
+    reply = await bot.slash(f"summary <{link}>")
+    *_, preview = await wait(fake_slack, reply.response_url, 2)
+    draft_id = preview["blocks"][-1]["elements"][0]["value"]
+    downloads = len(fake_slack.file_downloads)
+    fake_slack.channel_members["G0SECRET"].discard("U0001")  # they left the conversation
+    url = fake_slack.new_response_url()
+    await bot.interact(button("shorter", draft_id, url))
+    *_, answer = await wait(fake_slack, url, 2)
+    assert "private conversation you're not in" in json.dumps(answer)
+    assert len(fake_slack.file_downloads) == downloads  # the files were not fetched again
+    assert len(fake_anthropic.message_requests()) == 1
