@@ -301,3 +301,14 @@ async def test_a_refinement_is_refused_once_the_person_cannot_read_the_conversat
     assert "private conversation you're not in" in json.dumps(answer)
     assert len(fake_slack.file_downloads) == downloads  # the files were not fetched again
     assert len(fake_anthropic.message_requests()) == 1
+
+
+async def test_a_file_slack_will_not_show_the_bot_gets_a_sentence(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    # A Slack Connect stub for a file not shared anywhere the bot is: files.info refuses it.
+    stub = {"id": "F0NOTHERE", "name": "board.pdf", "file_access": "check_file_info"}
+    await bot.event(shared("summarize this", [stub]))
+    stream = await finished_stream(fake_slack)
+    assert "Slack didn't let Draftbot open board.pdf" in stream_words(stream)
+    assert fake_slack.file_downloads == [] and fake_anthropic.message_requests() == []
