@@ -46,9 +46,11 @@ def cli() -> None:
       draftbot kinds
       draftbot report --period last-month
       draftbot budget set U012AB3CD 25
+      draftbot audit
       draftbot purge
       draftbot doctor
       draftbot datasette --open
+      draftbot manifest --http --url https://draftbot.example.com
     """
 
 
@@ -61,7 +63,8 @@ def serve(host: str) -> None:
 
     HTTP mode listens on 0.0.0.0:$PORT (--host 127.0.0.1: this machine only, e.g. behind
     a reverse proxy), answers Slack at POST /slack/events and health checks at GET
-    /healthz. Stop it with Ctrl-C or SIGTERM.
+    /healthz. Socket Mode answers GET /healthz on $PORT too when PORT is set (platforms
+    that start web processes wait for the port). Stop it with Ctrl-C or SIGTERM.
 
     \b
     Example:
@@ -280,11 +283,15 @@ def _usage_line(draft: Draft) -> str:
 
 
 # In modules of their own, as this one is at its size limit; imported here to register them.
+from bot.cli_audit import audit  # noqa: E402
 from bot.cli_budget import budget  # noqa: E402
 from bot.cli_datasette import datasette  # noqa: E402
+from bot.cli_manifest import manifest  # noqa: E402
 from bot.cli_purge import purge  # noqa: E402
 
+cli.add_command(audit)
 cli.add_command(budget)
+cli.add_command(manifest)
 cli.add_command(purge)
 cli.add_command(datasette)
 

@@ -12,12 +12,8 @@ real file (whose usage_daily triggers would fire).
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import json
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -79,6 +75,8 @@ def datasette(
         )
     if not datasette_installed():
         _fail(INSTALL_HINT)
+    import importlib.metadata  # here, not at the top: every draftbot command loads this module
+
     if importlib.metadata.version("datasette").split(".")[0] != "0":
         if no_snapshot:  # the drafts table would be shown, with people's text
             _fail("--no-snapshot needs Datasette 0.x: pip install 'draftbot[datasette]'.")
@@ -123,6 +121,8 @@ def datasette(
 
 
 def datasette_installed() -> bool:
+    import importlib.util
+
     try:
         return importlib.util.find_spec("datasette") is not None
     except (ImportError, ValueError):  # ValueError: sys.modules["datasette"] is None
@@ -161,6 +161,9 @@ def take_snapshot(source: Path, target: Path) -> None:
 def _run(command: list[str]) -> int:
     """Run Datasette until it stops; SIGTERM and SIGINT (Ctrl-C) are passed on to it, so that
     it stops first and the snapshot is then removed."""
+    import signal
+    import subprocess
+
     process = subprocess.Popen(command)
     previous = signal.signal(signal.SIGTERM, lambda signum, _: process.send_signal(signum))
     try:

@@ -22,7 +22,20 @@ from bot.pricing import parse_usd, usd_bounds
 from bot.slack_ids import CHANNEL_ID, USER_ID
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PROMPTS_DIR = PROJECT_ROOT / "prompts"
+# An installed copy (wheel, pipx, a platform's build) carries the default prompts and Slack
+# manifests here (pyproject.toml → force-include); a checkout has none here and reads its
+# top-level prompts/ and manifest files, the ones an admin edits.
+PACKAGED_DEFAULTS = Path(__file__).resolve().parent / "defaults"
+
+
+def default_path(name: str) -> Path:
+    """A file or folder Draftbot ships (`prompts`, `manifest.json`, `manifest.http.json`):
+    the installed package's copy, or in a checkout the top-level one."""
+    packaged = PACKAGED_DEFAULTS / name
+    return packaged if packaged.exists() else PROJECT_ROOT / name
+
+
+DEFAULT_PROMPTS_DIR = default_path("prompts")  # DRAFTBOT_PROMPTS_DIR overrides it
 
 CacheTTL = Literal["5m", "1h"]
 
@@ -92,6 +105,7 @@ class Settings:
     log_format: Literal["text", "json"] = "text"
     journal_path: Path | None = None  # None: usage rows the database refuses are kept in memory
     database_outage_seconds: float = 300.0
+    port_is_set: bool = False  # PORT given: Socket Mode answers GET /healthz on it too
 
     @property
     def socket_mode(self) -> bool:
@@ -309,6 +323,7 @@ def load_settings(
         log_format="json" if log_format == "json" else "text",
         journal_path=journal_path,
         database_outage_seconds=outage,
+        port_is_set=bool(env.get("PORT")),
     )
 
 

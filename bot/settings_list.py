@@ -76,8 +76,9 @@ SETTINGS: tuple[Setting, ...] = (
         "5m or 1h",
     ),
     Setting(
-        "DRAFTBOT_PROMPTS_DIR", "Draftbot", "folder of prompt files", "`prompts/` in this "
-        "repository", "prompts",
+        "DRAFTBOT_PROMPTS_DIR", "Draftbot", "folder of prompt files",
+        "`prompts/` in a checkout; the copy inside the package when installed from a wheel",
+        "prompts",
     ),
     Setting(
         "DATABASE_URL", "Draftbot",
@@ -85,7 +86,12 @@ SETTINGS: tuple[Setting, ...] = (
         "`postgresql://user:pass@host:5432/db` (also `postgres://…`)",
         "`sqlite:///draftbot.db`", "sqlite:///draftbot.db",
     ),
-    Setting("PORT", "Draftbot", "HTTP port in HTTP mode", "`3000`", "3000"),
+    Setting(
+        "PORT", "Draftbot",
+        "HTTP mode: the port Draftbot listens on. Socket Mode: when set, `GET /healthz` "
+        "(only) on this port, for platforms that wait for a port or probe it",
+        "`3000` in HTTP mode; unset in Socket Mode: no port", "3000",
+    ),
     Setting(
         "ADMIN_USER_IDS", "Draftbot",
         "comma-separated Slack member IDs of Draftbot admins (workspace admins and owners "

@@ -104,19 +104,36 @@ def build_slack_app(services: Services, identity: SlackIdentity | None = None) -
 
 def build_web_app(slack_app: AsyncApp, services: Services) -> web.Application:
     """Slack at POST /slack/events (checked by `RequestGuard`, then signature-verified by
-    Bolt), and a health check that never touches the database: it reports the usage rows
-    waiting in the journal."""
+    Bolt), and the health check."""
     guard = RequestGuard(services.settings.slack_signing_secret, EVENTS_PATH)
     web_app = web.Application(middlewares=[guard.middleware()])
     web_app.router.add_post(EVENTS_PATH, events_handler(slack_app))
+    web_app.router.add_get(HEALTH_PATH, health_check(services))
+    return web_app
+
+
+def health_check(services: Services) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /healthz, the same in both modes. It never touches the database: it reports the
+    usage rows waiting in the journal."""
 
     async def healthz(_: web.Request) -> web.Response:
         waiting = services.journal.pending
         database = "degraded" if waiting or services.journal.failing_since else "ok"
         return web.json_response({"ok": True, "database": database, "usage_rows_waiting": waiting})
 
-    web_app.router.add_get(HEALTH_PATH, healthz)
-    return web_app
+    return healthz
+
+
+async def start_health_site(services: Services, host: str) -> web.AppRunner:
+    """Socket Mode with PORT set: GET /healthz alone on $PORT, for platforms that wait for a
+    web process to bind its port (Heroku) or probe it (Render, Fly, Kubernetes)."""
+    health_app = web.Application()
+    health_app.router.add_get(HEALTH_PATH, health_check(services))
+    runner = web.AppRunner(health_app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, services.settings.port).start()
+    log.info("Draftbot health checks on http://%s:%d%s", host, services.settings.port, HEALTH_PATH)
+    return runner
 
 
 async def serve(
@@ -142,7 +159,7 @@ async def serve(
     purging.start()
     try:
         if services.settings.socket_mode:
-            await _run_socket_mode(slack_app, services, stop)
+            await _run_socket_mode(slack_app, services, host, stop)
         else:
             await _run_http(slack_app, services, host, stop)
     finally:
@@ -176,14 +193,21 @@ async def _run_http(
     await runner.cleanup()
 
 
-async def _run_socket_mode(slack_app: AsyncApp, services: Services, stop: asyncio.Event) -> None:
-    handler = AsyncSocketModeHandler(slack_app, services.settings.slack_app_token)
-    await handler.connect_async()
-    log.info("Draftbot connected to Slack in Socket Mode")
-    await stop.wait()
-    await handler.disconnect_async()  # no new requests from here on
-    await _finish_in_flight(services)
-    await handler.close_async()
+async def _run_socket_mode(
+    slack_app: AsyncApp, services: Services, host: str, stop: asyncio.Event
+) -> None:
+    health = await start_health_site(services, host) if services.settings.port_is_set else None
+    try:
+        handler = AsyncSocketModeHandler(slack_app, services.settings.slack_app_token)
+        await handler.connect_async()
+        log.info("Draftbot connected to Slack in Socket Mode")
+        await stop.wait()
+        await handler.disconnect_async()  # no new requests from here on
+        await _finish_in_flight(services)
+        await handler.close_async()
+    finally:
+        if health is not None:
+            await health.cleanup()
 
 
 async def _finish_in_flight(services: Services) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.config import PROJECT_ROOT
+from bot.config import default_path
 
-MANIFEST_PATH = PROJECT_ROOT / "manifest.json"
+MANIFEST_PATH = default_path("manifest.json")  # Socket Mode; HTTP mode's is manifest.http.json
 
-# Used only when manifest.json cannot be read (e.g. an installed copy without it).
+# Used only when manifest.json cannot be read (deleted, or not valid JSON).
 FALLBACK_BOT_SCOPES = (
     "commands",
     "chat:write",

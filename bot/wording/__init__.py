@@ -122,7 +122,7 @@ BUDGET_ADMIN_ALERT = (
     "{user} has used {percent} of their monthly Draftbot budget ({spent} of {limit}) in {month}."
 )
 
-USAGE_SUMMARY = "*Your Draftbot usage in {month}:* {drafts} drafts, {spent}."
+USAGE_SUMMARY = "*Your Draftbot usage in {month}:* {drafts}, {spent}."
 
 USAGE_BUDGET_LEFT = "Budget: {limit} a month, {remaining} left (starts again on {resets_on})."
 
@@ -215,6 +215,9 @@ HOME_TIPS = (
     "Tips: say who it's for, the tone and the length. Use *Summarize thread* from any "
     "message's ⋮ menu. `{command} usage` shows your month."
 )
+HOME_ADMIN_CHANGES = "*Recent admin changes* (admins see this; `draftbot audit` has them all)"
+HOME_NO_ADMIN_CHANGES = "None yet."
+HOME_ADMIN_CHANGE = "• {when} UTC: {actor} changed the {setting} of {subject}: {change}"
 
 QUEUED = (
     "Claude is busy with other drafts right now: yours is number {position} in the queue "
