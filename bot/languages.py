@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+TRANSLATE_KIND = "translate"  # the kind (prompts/translate.md) that defaults to the locale
+
 # Names people type after "to", "into" or "in"; lower case. Not every language: the common
 # ones, so "in <language>" can route to the translate kind and a named one is recognised.
 LANGUAGE_NAMES = frozenset(

@@ -14,6 +14,7 @@ from typing import Any
 from bot import wording
 from bot.drafting import TRUNCATED_STOP_REASONS, Draft, Drafter, DraftRequest, FollowUp
 from bot.errors import UserFacingError
+from bot.files import ReadFile
 from bot.gate import QueuedCallback
 from bot.llm import TextCallback
 from bot.prompts import PromptKind, PromptLibrary
@@ -47,6 +48,7 @@ class StoredDraft:
     stop_reason: str
     status: str
     source_ref: str | None = None  # the conversation a summary was read from
+    file_ids: tuple[str, ...] = ()  # the Slack files it was read from, read again to refine
 
     @property
     def truncated(self) -> bool:
@@ -93,6 +95,8 @@ class DraftSessions:
             # conversation's transcript: only where it came from.
             "response_url": None,
             "source_ref": request.source_ref,
+            # A file's id, never its bytes or text: a refinement downloads it again.
+            "file_ids": ",".join(f.file_id for f in request.files if f.file_id) or None,
             "created_at": now,  # when it was made, even if it is saved later
             "updated_at": now,
         }
@@ -169,8 +173,10 @@ class DraftSessions:
         action: str,
         on_queued: QueuedCallback | None = None,
         material: str = "",
+        files: tuple[ReadFile, ...] = (),
     ) -> Draft:
-        """Apply a preview button (`shorter`, `continue`, …) to a draft from `claim`."""
+        """Apply a preview button (`shorter`, `continue`, …) to a draft from `claim`;
+        `files`: the draft's files read again (the same blocks, so read from the cache)."""
         refinement = REFINEMENTS[action]
         draft_id = stored.id
         follow_up = (
@@ -188,6 +194,7 @@ class DraftSessions:
             follow_up=follow_up,
             material=material,
             source_ref=stored.source_ref,
+            files=files,
         )
         try:
             draft = await self.drafter.draft(request, on_queued=on_queued)
@@ -236,4 +243,5 @@ class DraftSessions:
             stop_reason=row["stop_reason"] or "end_turn",
             status=row["status"],
             source_ref=row.get("source_ref"),
+            file_ids=tuple(i for i in (row.get("file_ids") or "").split(",") if i),
         )

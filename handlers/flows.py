@@ -21,7 +21,7 @@ from bot import wording
 from bot.budgets import BudgetStatus, over_budget_message
 from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.errors import UserFacingError
-from bot.languages import locale_language, named_language
+from bot.files import FileRefused, ReadFile
 from bot.prompts import PromptKind
 from bot.refinements import REFINEMENTS
 from bot.services import Services
@@ -32,6 +32,7 @@ from handlers.blocks import previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
 from handlers.conversations import conversation_material, fetch_transcript
+from handlers.files import fetch_files
 from handlers.people import People, Refusal
 from handlers.replies import DirectMessageReply, Reply, ResponseUrlReply, post_to_channel
 
@@ -45,7 +46,6 @@ READ_REFUSALS: dict[Refusal, str] = {
     "guest": wording.CANNOT_SEE_AS_GUEST,
     "unchecked": wording.CANNOT_CHECK_ACCESS,
 }
-TRANSLATE_KIND = "translate"
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class Flows:
     ) -> None:
         """Draft and show the private preview, or say plainly why there is none."""
         async with self.services.in_flight.track():
-            request = await self._into_a_language(request)
+            request = await self.people.into_a_language(request)
             if announce:
                 await reply.update(notice(previews.working_text(request.kind)))
 
@@ -110,6 +110,19 @@ class Flows:
             await reply.show(
                 await self._with_budget_alerts(draft, previews.draft_preview(draft, notes))
             )
+
+    async def draft_from_files(
+        self, request: DraftRequest, files: list[dict[str, Any]], reply: Reply
+    ) -> None:
+        """Download and read `files` (Slack's file objects, or `{"id": …}` stubs), then draft
+        from those that could be read, listing the others; none readable: say why."""
+        read = await fetch_files(self.client, files)
+        if not read.files:
+            refusal = FileRefused(read.refusal_text(), name="")
+            await reply.show(self.failure_message(refusal, "reading files"))
+            return
+        notes = tuple(map(previews.file_note, read.notes))
+        await self.draft(replace(request, files=read.files), reply, notes=notes)
 
     async def draft_from_conversation(
         self,
@@ -136,6 +149,8 @@ class Flows:
             except Exception as error:  # Slack unreachable or refusing: say so, never silence
                 await reply.show(self.failure_message(error, f"reading {ref.channel_id}"))
                 return
+            # Its files too: a conversation the person may read, so its files as well.
+            read = await fetch_files(self.client, transcript.files) if transcript.files else None
             request = DraftRequest(
                 kind=kind,
                 text=text,
@@ -145,12 +160,13 @@ class Flows:
                 channel_id=asker.channel_id,
                 material=conversation_material(transcript),
                 source_ref=ref.as_text(),
+                files=read.files if read else (),
             )
-            notes: tuple[Block, ...] = ()
+            notes: tuple[Block, ...] = tuple(map(previews.file_note, read.notes if read else ()))
             if transcript.trimmed_count:
                 recent = transcript.message_count - 1  # the first message is always kept
                 total, left_out = transcript.total_count, transcript.trimmed_count
-                notes = (previews.transcript_note(recent, total, left_out),)
+                notes += (previews.transcript_note(recent, total, left_out),)
             await self.draft(request, reply, notes=notes, announce=True)
 
     async def refine(self, user_id: str, draft_id: str, action: str, reply: Reply) -> None:
@@ -173,8 +189,9 @@ class Flows:
                     )
 
                 material = await self._reread(stored) if action in REREAD_FOR else ""
+                files = await self._reread_files(stored)
                 draft = await sessions.refine(
-                    stored, action, on_queued=on_queued, material=material
+                    stored, action, on_queued=on_queued, material=material, files=files
                 )
             except BaseException as error:
                 # Never leave the draft stuck as "working".
@@ -195,14 +212,16 @@ class Flows:
             raise UserFacingError(refusal)
         return conversation_material(await fetch_transcript(self.client, self.people, ref))
 
-    async def _into_a_language(self, request: DraftRequest) -> DraftRequest:
-        """A translation that names no language goes into the person's Slack language,
-        said in the request itself so that the buttons' new versions keep it."""
-        if request.kind.name != TRANSLATE_KIND or named_language(request.text):
-            return request
-        language = locale_language(await self.people.locale(request.user_id))
-        into = wording.TRANSLATE_INTO.format(language=language) if language else ""
-        return replace(request, text=request.text + into)
+    async def _reread_files(self, stored: StoredDraft) -> tuple[ReadFile, ...]:
+        """A file draft's files, downloaded again (only their ids are kept with the draft)."""
+        if not stored.file_ids:
+            return ()
+        ref = MessageRef.from_text(stored.source_ref or "")  # still theirs to read?
+        if ref and (refusal := await self.cannot_read(stored.user_id, ref.channel_id)):
+            raise UserFacingError(refusal)
+        read = await fetch_files(self.client, [file_stub(file_id) for file_id in stored.file_ids])
+        read.require_some()
+        return read.files
 
     async def cannot_read(self, user_id: str, channel_id: str) -> str | None:
         """Why Draftbot will not read this conversation for this person, in words; None
@@ -365,6 +384,11 @@ def cannot_post_reason(channel: str, error: str) -> str:
     if error in ("not_in_channel", "channel_not_found"):
         return wording.CANNOT_POST_NOT_IN_CHANNEL.format(channel=channel)
     return wording.CANNOT_POST.format(channel=channel, reason=error.replace("_", " "))
+
+
+def file_stub(file_id: str) -> dict[str, Any]:
+    """A file known only by its id, as Slack Connect events carry them: files.info first."""
+    return {"id": file_id, "file_access": "check_file_info"}
 
 
 def _why(error: BaseException) -> str:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import wording
+from bot.drafting import DraftRequest
+from bot.languages import TRANSLATE_KIND, locale_language, named_language
 from bot.slack_ids import is_user_id
 from bot.storage import Storage
 from bot.storage.offloop import off_loop, write_off_loop
@@ -128,6 +132,15 @@ class People:
             if user_id in page.get("members", []):
                 return True
         return False
+
+    async def into_a_language(self, request: DraftRequest) -> DraftRequest:
+        """A translation that names no language goes into the person's Slack language,
+        said in the request itself so that the buttons' new versions keep it."""
+        if request.kind.name != TRANSLATE_KIND or named_language(request.text):
+            return request
+        language = locale_language(await self.locale(request.user_id))
+        into = wording.TRANSLATE_INTO.format(language=language) if language else ""
+        return replace(request, text=request.text + into)
 
     async def locale(self, user_id: str) -> str | None:
         """The person's Slack language setting ("pt-BR"); None when Slack cannot say."""

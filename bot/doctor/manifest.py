@@ -11,7 +11,13 @@ MANIFEST_PATH = default_path("manifest.json")  # Socket Mode; HTTP mode's is man
 
 # Used only when manifest.json cannot be read (deleted, or not valid JSON).
 FALLBACK_BOT_SCOPES = (
-    *("commands", "chat:write", "canvases:write", "files:write", "im:write", "users:read"),
+    "commands",
+    "chat:write",
+    "canvases:write",
+    "files:write",
+    "files:read",
+    "im:write",
+    "users:read",
 )
 
 

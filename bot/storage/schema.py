@@ -256,6 +256,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             )
         ],
     ),
+    Migration(
+        7,
+        "drafts.file_ids: the Slack files a draft was read from (their ids, never their bytes)",
+        lambda dialect: [dialect.ddl("alter table drafts add column file_ids {text}")],
+    ),
 )
 
 

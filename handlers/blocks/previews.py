@@ -113,6 +113,11 @@ def transcript_note(recent: int, total: int, left_out: int) -> Block:
     return context(wording.TRANSCRIPT_TRIMMED.format(recent=recent, total=total, left_out=left_out))
 
 
+def file_note(text: str) -> Block:
+    """A file cut short or not read; the names in it are already free of markup."""
+    return context(f":page_facing_up: {text}")
+
+
 def budget_notice(status: BudgetStatus) -> Block:
     return section(
         wording.BUDGET_NOTICE.format(

@@ -20,16 +20,22 @@ def register(app: AsyncApp, command: str) -> None:
 
 
 async def on_message(event: dict[str, Any], client: AsyncWebClient, flows: Flows) -> None:
-    if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+    if event.get("channel_type") != "im" or event.get("bot_id"):
+        return
+    if event.get("subtype") not in (None, "file_share"):
         return
     text = (event.get("text") or "").strip()
-    if not text or not event.get("user"):
+    files = [f for f in event.get("files") or [] if isinstance(f, dict)]
+    if not (text or files) or not event.get("user"):
         return
     # Slack redelivers events it thinks were missed: answer each message once.
     if not await flows.first_time(f"im:{event['channel']}:{event['ts']}"):
         return
     channel, ts, user_id = event["channel"], event["ts"], event["user"]
     answer = DirectMessageReply(client, user_id, channel=channel)
+    if files:
+        await _draft_from_files(event, text, files, client, flows)
+        return
     route = flows.library.route(text)
     if route.kind is None:
         await answer.show(previews.help_message(flows.library, flows.command))
@@ -53,3 +59,24 @@ async def on_message(event: dict[str, Any], client: AsyncWebClient, flows: Flows
         kind=route.kind, text=route.text, user_id=user_id, source="dm", team_id=asker.team_id
     )
     await flows.draft(request, stream)
+
+
+async def _draft_from_files(
+    event: dict[str, Any],
+    text: str,
+    files: list[dict[str, Any]],
+    client: AsyncWebClient,
+    flows: Flows,
+) -> None:
+    """A file shared with or without words: "summarize this", "draft a reply to this"."""
+    channel, ts, user_id = event["channel"], event["ts"], event["user"]
+    library = flows.library
+    route = library.route(text) if text else None
+    kind = route.kind if route and route.kind else library.find("summary") or library.default_kind
+    asker = Asker(user_id, event.get("team"), None)
+    stream = StreamReply(client, user_id, asker.team_id, channel, ts, typed=text)
+    await stream.start(previews.working_text(kind))
+    request = DraftRequest(
+        kind=kind, text=text, user_id=user_id, source="dm", team_id=asker.team_id
+    )
+    await flows.draft_from_files(request, files, stream)
