@@ -102,9 +102,8 @@ class Flows:
             except Exception as error:
                 await reply.show(self.failure_message(error, f"drafting for {request.user_id}"))
                 return
-            await reply.show(
-                await self._with_budget_alerts(draft, previews.draft_preview(draft, notes))
-            )
+            preview = previews.draft_preview(draft, notes, self.library.avoid)
+            await reply.show(await self._with_budget_alerts(draft, preview))
 
     async def draft_from_conversation(
         self,
@@ -179,7 +178,11 @@ class Flows:
                 problem = self.failure_message(error, f"refining draft {draft_id}")
                 await reply.show(self._previous_with_problem(stored, problem.text))
                 return
-            await reply.show(await self._with_budget_alerts(draft, previews.draft_preview(draft)))
+            await reply.show(
+                await self._with_budget_alerts(
+                    draft, previews.draft_preview(draft, avoid=self.library.avoid)
+                )
+            )
 
     async def _reread(self, stored: StoredDraft) -> str:
         """A summary's conversation, read again (it is not stored with the draft)."""
@@ -201,7 +204,9 @@ class Flows:
 
     def _previous_with_problem(self, stored: StoredDraft, problem: str) -> Outgoing:
         """Keep the draft the person had, with its buttons, and say what went wrong."""
-        previous = previews.draft_preview(self.services.sessions.as_draft(stored))
+        previous = previews.draft_preview(
+            self.services.sessions.as_draft(stored), avoid=self.library.avoid
+        )
         return previews.with_warning(previous, problem)
 
     async def _with_budget_alerts(self, draft: Draft, out: Outgoing) -> Outgoing:
