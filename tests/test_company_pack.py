@@ -286,6 +286,22 @@ async def test_fix_style_on_a_draft_with_nothing_to_fix_makes_no_model_call(
     assert [row["source"] for row in bot.usage_rows()] == ["slash"]
 
 
+async def test_the_messages_tab_flags_the_streamed_draft_when_it_ends(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(text="Let's touch base about the rota.", chunk_size=5)
+    dm = {"type": "message", "channel": "D0ALEX", "channel_type": "im", "user": "U0001"}
+    assert await bot.event({**dm, "text": EMAIL, "ts": "1700000001.000100", "team": "T0001"})
+    done = await asyncio.to_thread(
+        fake_slack.wait_for, lambda f: any(s["state"] == "completed" for s in f.streams), 10.0
+    )
+    assert done
+    [stream] = fake_slack.streams
+    blocks = json.dumps(stream["blocks"])
+    assert wording.STYLE_FLAG.format(words="'touch base'", style=wording.STYLE_HOUSE) in blocks
+    assert "draft_fix_style" in blocks
+
+
 def click(action: str, draft_id: str, response_url: str) -> dict[str, Any]:
     return {
         "type": "block_actions",
