@@ -149,7 +149,10 @@ async def test_doctor_measures_the_pack_and_the_shared_prefix(
     assert "6 the company pack avoids" in files.detail
 
     files, caching = await doctor_caching(env, prompts_with(tmp_path / "shipped", SHIPPED))
-    assert "No company pack (_company.md is absent or only comments)" in files.detail
+    assert (
+        "No company pack (_company.md is absent or only comments); drafts are checked for "
+        "18 words the house style avoids." in files.detail
+    )
     assert "company pack" not in caching.detail
 
 

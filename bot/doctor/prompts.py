@@ -44,13 +44,13 @@ def prompt_files_check(prompts_dir: Path | None) -> tuple[PromptLibrary | None, 
 def company_line(library: PromptLibrary) -> str:
     """What doctor says about the company pack and the words drafts are checked for."""
     counts = Counter(rule.source for rule in library.avoid)
-    words = (
-        f"drafts are checked for {counts['house']} words the house style avoids and "
-        f"{counts['company']} the company pack avoids"
-    )
+    words = f"drafts are checked for {counts['house']} words the house style avoids"
     if library.company is None:
         return f"No company pack ({COMPANY_FILE} is absent or only comments); {words}."
-    return f"Company pack loaded from {COMPANY_FILE}; {words}."
+    return (
+        f"Company pack loaded from {COMPANY_FILE}; {words} and {counts['company']} the "
+        "company pack avoids."
+    )
 
 
 def limits_check(
