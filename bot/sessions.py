@@ -18,9 +18,10 @@ from bot.files import ReadFile
 from bot.gate import QueuedCallback
 from bot.llm import TextCallback
 from bot.prompts import PromptKind, PromptLibrary
-from bot.refinements import REFINEMENTS
+from bot.refinements import REFINEMENTS, fix_style_instruction
 from bot.storage import Storage
 from bot.storage.offloop import write_off_loop
+from bot.style_check import check_style
 from bot.usage import TokenUsage
 
 log = logging.getLogger(__name__)
@@ -179,9 +180,15 @@ class DraftSessions:
         `files`: the draft's files read again (the same blocks, so read from the cache)."""
         refinement = REFINEMENTS[action]
         draft_id = stored.id
+        instruction = refinement.instruction
+        if refinement.fixes_style and instruction:
+            hits = check_style(stored.text, self.library.avoid)
+            if not hits:  # an old button on a draft edited since: no model call
+                raise UserFacingError(wording.STYLE_NOTHING_TO_FIX)
+            instruction = fix_style_instruction(instruction, hits)
         follow_up = (
-            FollowUp(stored.text, refinement.instruction, continues=refinement.continues)
-            if refinement.instruction
+            FollowUp(stored.text, instruction, continues=refinement.continues)
+            if instruction
             else None
         )
         request = DraftRequest(

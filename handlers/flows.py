@@ -8,12 +8,11 @@ anything else is logged and shown as the plain "something went wrong" (`failure_
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -26,12 +25,13 @@ from bot.prompts import PromptKind
 from bot.refinements import REFINEMENTS
 from bot.services import Services
 from bot.sessions import DraftUnavailable, StoredDraft
-from bot.slack_ids import MessageRef, is_direct_message
-from bot.storage.offloop import is_database_error, off_loop, write_off_loop
+from bot.slack_ids import MessageRef
+from bot.storage.offloop import off_loop, write_off_loop
 from handlers.blocks import previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
 from handlers.conversations import conversation_material, fetch_transcript
+from handlers.failures import cannot_post_reason, failure_words
 from handlers.files import fetch_files
 from handlers.people import People, Refusal
 from handlers.replies import DirectMessageReply, Reply, ResponseUrlReply, post_to_channel
@@ -107,9 +107,8 @@ class Flows:
             except Exception as error:
                 await reply.show(self.failure_message(error, f"drafting for {request.user_id}"))
                 return
-            await reply.show(
-                await self._with_budget_alerts(draft, previews.draft_preview(draft, notes))
-            )
+            preview = previews.draft_preview(draft, notes, self.library.avoid)
+            await reply.show(await self._with_budget_alerts(draft, preview))
 
     async def draft_from_files(
         self, request: DraftRequest, files: list[dict[str, Any]], reply: Reply
@@ -194,14 +193,20 @@ class Flows:
                     stored, action, on_queued=on_queued, material=material, files=files
                 )
             except BaseException as error:
-                # Never leave the draft stuck as "working".
-                await write_off_loop(sessions.release, draft_id)
+                # Never leave the draft stuck as "working" (if the database refuses that too,
+                # the stuck-draft takeover frees it later; the person still hears why).
+                with contextlib.suppress(Exception):
+                    await write_off_loop(sessions.release, draft_id)
                 if not isinstance(error, Exception):
                     raise
                 problem = self.failure_message(error, f"refining draft {draft_id}")
                 await reply.show(self._previous_with_problem(stored, problem.text))
                 return
-            await reply.show(await self._with_budget_alerts(draft, previews.draft_preview(draft)))
+            await reply.show(
+                await self._with_budget_alerts(
+                    draft, previews.draft_preview(draft, avoid=self.library.avoid)
+                )
+            )
 
     async def _reread(self, stored: StoredDraft) -> str:
         """A summary's conversation, read again (it is not stored with the draft)."""
@@ -234,7 +239,9 @@ class Flows:
 
     def _previous_with_problem(self, stored: StoredDraft, problem: str) -> Outgoing:
         """Keep the draft the person had, with its buttons, and say what went wrong."""
-        previous = previews.draft_preview(self.services.sessions.as_draft(stored))
+        previous = previews.draft_preview(
+            self.services.sessions.as_draft(stored), avoid=self.library.avoid
+        )
         return previews.with_warning(previous, problem)
 
     async def _with_budget_alerts(self, draft: Draft, out: Outgoing) -> Outgoing:
@@ -353,37 +360,14 @@ class Flows:
     # ------------------------------------------------------------ wording
 
     def failure_message(self, error: BaseException, doing: str) -> Outgoing:
-        """The one place an exception becomes words for a person."""
+        """The one place an exception becomes words for a person (handlers/failures.py)."""
         if isinstance(error, DraftFailed) and error.over_budget is not None:
             return previews.failure(self.over_budget_text(error.over_budget))
-        if isinstance(error, UserFacingError):
-            log.info("could not finish %s: %s", doing, type(error).__name__)
-            return previews.failure(error.user_message, error.reference)
-        if is_database_error(error):
-            log.warning("database failed while %s: %s", doing, type(error).__name__)
-            return previews.failure(wording.DATABASE_BUSY)
-        if isinstance(error, aiohttp.ClientError | asyncio.TimeoutError):  # Slack unreachable
-            log.warning("could not reach Slack while %s: %s", doing, type(error).__name__)
-            return previews.failure(wording.SLACK_UNREACHABLE)
-        if isinstance(error, SlackApiError) and error.response.get("error") == "ratelimited":
-            log.warning("Slack rate-limited Draftbot while %s", doing)
-            return previews.failure(wording.SLACK_BUSY)
-        log.error("unexpected error while %s", doing, exc_info=error)
-        return previews.failure(wording.UNEXPECTED)
+        return failure_words(error, doing)
 
     def over_budget_text(self, status: BudgetStatus) -> str:
         admins = previews.admin_contact(self.services.settings.admin_user_ids)
         return over_budget_message(status, admins=admins)
-
-
-def cannot_post_reason(channel: str, error: str) -> str:
-    if error == "ratelimited":
-        return wording.SLACK_BUSY
-    if error in ("not_in_channel", "channel_not_found") and is_direct_message(channel):
-        return wording.CANNOT_POST_DM
-    if error in ("not_in_channel", "channel_not_found"):
-        return wording.CANNOT_POST_NOT_IN_CHANNEL.format(channel=channel)
-    return wording.CANNOT_POST.format(channel=channel, reason=error.replace("_", " "))
 
 
 def file_stub(file_id: str) -> dict[str, Any]:

@@ -90,6 +90,15 @@ SENT_AS_FILE = (
 
 DRAFT_FOOTER = "Only you can see this draft. {kind} · {seconds:.1f} s"
 
+# The style check on a preview: `{words}` is like 'utilize' and 'touch base'.
+STYLE_FLAG = ":pencil2: This draft contains {words}, which the {style} avoids."
+STYLE_COMPANY = "company style"
+STYLE_HOUSE = "house style"
+STYLE_FIXING = "Fixing the style…"
+STYLE_NOTHING_TO_FIX = (
+    "This draft no longer has any of the words the style avoids, so there was nothing to fix."
+)
+
 HELP_INTRO = (
     "*Draftbot writes first drafts for you with Claude.* Type `{command}` followed by what you "
     "need; the draft comes back here, visible only to you."
