@@ -17,6 +17,7 @@ from bot.logs import quiet_logger
 from bot.retention import PURGE_INTERVAL_SECONDS, PurgeTimer, purge
 from bot.services import Services
 from handlers import listeners
+from handlers.access import Access
 from handlers.authorization import (
     SharedAuthorization,
     SharedAuthorize,
@@ -91,7 +92,9 @@ def build_slack_app(services: Services, identity: SlackIdentity | None = None) -
         process_before_response=False,  # ack answers Slack at once; the listener continues
     )
     people = People(services.store, client, services.settings.admin_user_ids)
-    flows = Flows(services, people, client)
+    known = identity  # the workspace Draftbot is in, for who is from another organisation
+    access = Access(services, people, client, home_team=lambda: _team(known))
+    flows = Flows(services, people, client, access)
 
     async def provide_flows(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
         context["flows"] = flows  # listeners take it as an argument named `flows`
@@ -100,6 +103,10 @@ def build_slack_app(services: Services, identity: SlackIdentity | None = None) -
     app.middleware(provide_flows)
     listeners.register(app, services.settings.command)
     return app
+
+
+def _team(identity: SlackIdentity) -> str | None:
+    return identity.known.team_id if identity.known else None
 
 
 def build_web_app(slack_app: AsyncApp, services: Services) -> web.Application:

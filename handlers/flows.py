@@ -25,6 +25,7 @@ from bot.services import Services
 from bot.sessions import DraftUnavailable, StoredDraft
 from bot.slack_ids import MessageRef, is_direct_message
 from bot.storage.offloop import is_database_error, off_loop, write_off_loop
+from handlers.access import Access
 from handlers.blocks import previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
@@ -54,10 +55,17 @@ class Asker:
 
 
 class Flows:
-    def __init__(self, services: Services, people: People, client: AsyncWebClient) -> None:
+    def __init__(
+        self,
+        services: Services,
+        people: People,
+        client: AsyncWebClient,
+        access: Access | None = None,
+    ) -> None:
         self.services = services
         self.people = people
         self.client = client
+        self.access = access or Access(services, people, client)
         self.library = services.library
         self.command = services.settings.command
 
@@ -89,6 +97,8 @@ class Flows:
     ) -> None:
         """Draft and show the private preview, or say plainly why there is none."""
         async with self.services.in_flight.track():
+            if await self.access.turned_away(request, reply):
+                return
             if announce:
                 await reply.update(notice(previews.working_text(request.kind)))
 
@@ -119,6 +129,9 @@ class Flows:
     ) -> None:
         """Read the conversation `ref` is in and draft from it (a summary, a reply)."""
         async with self.services.in_flight.track():  # shutdown waits for the reading too
+            asked = DraftRequest(kind, "", asker.user_id, source, asker.team_id, asker.channel_id)
+            if await self.access.turned_away(asked, reply):
+                return
             # The bot may be in conversations the person may not read: never leak them.
             refusal = None
             if check_access:
@@ -155,6 +168,11 @@ class Flows:
             stored = await write_off_loop(sessions.claim, draft_id, user_id)
         except Exception as error:  # someone else's, expired, busy; or the database failing
             await reply.tell(self.failure_message(error, f"opening draft {draft_id}").text)
+            return
+        asked = DraftRequest(stored.kind, "", user_id, action, stored.team_id, stored.channel_id)
+        previous = previews.draft_preview(sessions.as_draft(stored))
+        if await self.access.turned_away(asked, reply, keep=previous):
+            await write_off_loop(sessions.release, draft_id)
             return
         async with self.services.in_flight.track():
             try:
@@ -255,6 +273,10 @@ class Flows:
         except DraftUnavailable as refusal:
             return refusal.user_message
         where = channel or stored.channel_id or ""
+        if (reason := await self.access.refusal(user_id, where)) is not None:
+            await write_off_loop(sessions.release, draft_id)
+            asked = DraftRequest(stored.kind, "", user_id, "post", stored.team_id, where)
+            return await self.access.turn_away(asked, reason)
         body = text if text is not None else stored.text
         try:
             # Asked again at every click: drafts are kept for days, and people leave or are

@@ -30,6 +30,12 @@ async def on_draft_command(ack: AsyncAck, command: dict[str, Any], flows: Flows)
         return
     if not text.strip():  # the form, for people who would rather not type commands
         await ack()
+        asked = DraftRequest(
+            flows.library.default_kind, "", user_id, "form", command.get("team_id"),
+            command.get("channel_id"),
+        )  # fmt: skip
+        if await flows.access.turned_away(asked, reply):  # not a form they can't send
+            return
         form = modals.draft_form(
             flows.library,
             channel_id=command.get("channel_id"),

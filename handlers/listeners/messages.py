@@ -42,6 +42,9 @@ async def on_message(event: dict[str, Any], client: AsyncWebClient, flows: Flows
         await answer.tell(wording.BAD_SLACK_LINK)
         return
     asker = Asker(user_id, event.get("team"), None)  # the channel is chosen at Post
+    asked = DraftRequest(route.kind, "", user_id, "dm", asker.team_id)
+    if await flows.access.turned_away(asked, answer):  # before "Drafting…" appears
+        return
     stream = StreamReply(client, user_id, asker.team_id, channel, ts, typed=route.text)
     await stream.start(previews.working_text(route.kind))
     if link is not None and link.ref is not None:
