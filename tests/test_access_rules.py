@@ -221,6 +221,21 @@ async def test_each_rule_refuses_on_each_surface_with_no_model_call(
     assert REQUEST not in json.dumps(row) and "Q3" not in json.dumps(row)
 
 
+async def test_post_is_refused_too_and_nothing_reaches_the_channel(
+    bot: RunningBot, env: dict[str, str], fake_slack: FakeSlack
+) -> None:
+    people(fake_slack)
+    draft_id = await make_draft(bot, fake_slack, "U0001", "C0001")
+    async with draftbot(env, fake_slack, DRAFTBOT_BLOCKED_CHANNELS="C0001") as ruled:
+        url = fake_slack.new_response_url()
+        await ruled.interact(button("post", draft_id, url))
+        await said(fake_slack, _sentence(wording.REFUSED_CHANNEL), url)
+        [row] = ruled.usage_rows(status="refused")
+    assert (row["source"], row["error"]) == ("post", "channel")
+    assert fake_slack.messages("C0001") == []
+    assert bot.services.store.get_draft(draft_id)["status"] == "ready"  # type: ignore[index]
+
+
 async def test_the_people_the_rules_allow_still_draft(
     bot: RunningBot, env: dict[str, str], fake_slack: FakeSlack, fake_anthropic: FakeAnthropic
 ) -> None:
