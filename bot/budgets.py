@@ -102,8 +102,11 @@ class Budgets:
         spent += self.unwritten(user_id, month.iso_bounds()[0])
         return BudgetStatus(user_id, month, self.limit_nano_usd(user_id), spent, drafts)
 
-    def reserve(self, user_id: str, model: str, prompt_chars: int, max_tokens: int) -> int | None:
-        """Reserve the worst-case cost; raise `OverBudget` when it does not fit.
+    def reserve(
+        self, user_id: str, model: str, prompt_chars: int, max_tokens: int, file_tokens: int = 0
+    ) -> int | None:
+        """Reserve the worst-case cost; raise `OverBudget` when it does not fit. `file_tokens`:
+        the worst case of the PDFs and images sent (pages × tokens a page, pixels / 750).
 
         Returns the reservation id to `release`, or None when nothing was reserved (no
         limit, or a model without a price, whose cost cannot be bounded).
@@ -112,7 +115,7 @@ class Budgets:
         if limit is None:
             return None
         worst = self.prices.worst_case_cost(
-            model, prompt_chars // CHARS_PER_TOKEN_ESTIMATE + 1, max_tokens
+            model, prompt_chars // CHARS_PER_TOKEN_ESTIMATE + 1 + file_tokens, max_tokens
         )
         if worst is None:
             return None

@@ -13,6 +13,7 @@ from click_default_group import DefaultGroup
 from bot import wording
 from bot.cli_common import or_exit as _or_exit
 from bot.cli_common import settings_or_exit as _settings_or_exit
+from bot.cli_files import read_paths
 from bot.cli_report import check_output, report_output, write_output
 from bot.logs import setup_logging
 from bot.prompts import load_prompts
@@ -45,6 +46,7 @@ def cli() -> None:
       draftbot kinds
       draftbot report --period last-month
       draftbot budget set U012AB3CD 25
+      draftbot audit
       draftbot purge
       draftbot doctor
       draftbot datasette --open
@@ -85,19 +87,27 @@ def serve(host: str) -> None:
 @cli.command()
 @click.argument("request_words", metavar="REQUEST...", nargs=-1, required=True)
 @click.option("--user", default="cli", show_default=True, help="User id for the usage log.")
-def draft(request_words: tuple[str, ...], user: str) -> None:
+@click.option(
+    "--file",
+    "file_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file for Claude to read (PDF, image, Word, Excel, CSV, text, HTML); repeatable.",
+)
+def draft(request_words: tuple[str, ...], user: str, file_paths: tuple[str, ...]) -> None:
     """Draft from the terminal with the same prompts, model and usage log as Slack.
 
     REQUEST is what you would type after /draft, routed to a kind exactly as Slack routes
     it (the kind's name or alias among the first words, otherwise the default kind; see
-    `draftbot kinds`). Slack links are not read here: the text alone is drafted from. The
-    draft goes to standard output; its token usage and cost to standard error. Needs only
-    ANTHROPIC_API_KEY.
+    `draftbot kinds`). Slack links are not read here: the text alone is drafted from, with
+    any --file. The draft goes to standard output; its token usage and cost, and files that
+    could not be read, to standard error. Needs only ANTHROPIC_API_KEY.
 
     \b
     Examples:
       draftbot draft email to Alex asking for a meeting about Q2 budget planning
       draftbot draft "an agenda for Monday's planning meeting"
+      draftbot draft --file report.pdf --file chart.png summarize this for the team
     """
     import asyncio
 
@@ -118,7 +128,10 @@ def draft(request_words: tuple[str, ...], user: str) -> None:
             err=True,
         )
         sys.exit(2)
-    request = DraftRequest(kind=route.kind, text=route.text, user_id=user, source="cli")
+    files = read_paths(file_paths).files if file_paths else ()
+    request = DraftRequest(
+        kind=route.kind, text=route.text, user_id=user, source="cli", files=files
+    )
 
     async def run() -> Draft:
         services = _or_exit(lambda: build_services(settings))
@@ -270,11 +283,13 @@ def _usage_line(draft: Draft) -> str:
 
 
 # In modules of their own, as this one is at its size limit; imported here to register them.
+from bot.cli_audit import audit  # noqa: E402
 from bot.cli_budget import budget  # noqa: E402
 from bot.cli_datasette import datasette  # noqa: E402
 from bot.cli_manifest import manifest  # noqa: E402
 from bot.cli_purge import purge  # noqa: E402
 
+cli.add_command(audit)
 cli.add_command(budget)
 cli.add_command(manifest)
 cli.add_command(purge)

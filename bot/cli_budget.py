@@ -11,6 +11,7 @@ import click
 
 from bot.budgets import Budgets
 from bot.cli_common import or_exit, settings_or_exit
+from bot.cli_people import shown_names
 from bot.config import Settings
 from bot.pricing import Cost, load_price_table, parse_usd, usd_bounds
 from bot.storage import open_store
@@ -55,8 +56,9 @@ def budget_set(person: str, usd: str) -> None:
     budgets = _budgets(settings)
     budgets.set_limit(user_id, amount, set_by="cli")
     status = budgets.status(user_id)
+    who = shown_names(settings, budgets.store, [user_id])[user_id]
     click.echo(
-        f"{_shown(settings, budgets, [user_id])[user_id]}: {Cost(amount).display()} a month; "
+        f"{who}: {Cost(amount).display()} a month; "
         f"used {status.spent.display()} in {status.month.start:%B %Y}."
     )
 
@@ -73,10 +75,10 @@ def budget_unset(person: str) -> None:
     settings = settings_or_exit(need_slack=False, need_anthropic=False)
     user_id = _member(settings, person)
     budgets = _budgets(settings)
-    removed = budgets.store.remove_budget(user_id)
+    removed = budgets.store.remove_budget(user_id, removed_by="cli")
     default = budgets.status(user_id).limit
     click.echo(
-        f"{_shown(settings, budgets, [user_id])[user_id]}: "
+        f"{shown_names(settings, budgets.store, [user_id])[user_id]}: "
         f"{'own budget removed' if removed else 'had no budget of their own'}; "
         f"the default applies ({default.display() if default else 'no limit'})."
     )
@@ -100,7 +102,7 @@ def budget_list() -> None:
         + (Cost.from_nano_usd(default).display() if default is not None else "no limit")
     )
     overrides = budgets.store.budget_overrides()
-    names = _shown(settings, budgets, [row["user_id"] for row in overrides])
+    names = shown_names(settings, budgets.store, [row["user_id"] for row in overrides])
     rows = []
     for row in overrides:
         status = budgets.status(row["user_id"])
@@ -143,16 +145,3 @@ def _member(settings: Settings, person: str) -> str:
         return asyncio.run(find_member(build_slack_client(settings), person))
     except NotAMember as error:
         raise click.UsageError(str(error)) from error
-
-
-def _shown(settings: Settings, budgets: Budgets, user_ids: list[str]) -> dict[str, str]:
-    """ "Alex Chen (U0ALEX)" by id (names from Slack with a token, otherwise from the
-    database's cache), or the id alone when no name is known."""
-    import asyncio
-
-    from bot.services import build_slack_client
-    from handlers.people import People
-
-    people = People(budgets.store, build_slack_client(settings), settings.admin_user_ids)
-    names = asyncio.run(people.names(user_ids)) if user_ids else {}
-    return {uid: uid if names.get(uid, uid) == uid else f"{names[uid]} ({uid})" for uid in user_ids}

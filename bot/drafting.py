@@ -15,6 +15,7 @@ from bot import wording
 from bot.budgets import Budgets, BudgetStatus, OverBudget, ThresholdAlerts, over_budget_message
 from bot.config import CacheTTL
 from bot.errors import UserFacingError
+from bot.files import ReadFile
 from bot.gate import Admission, QueuedCallback, QueueFull, QueueRefused
 from bot.llm import DEADLINE_STOP_REASON, Completion, ModelClient, ModelRequest, TextCallback
 from bot.model_errors import ModelCallError
@@ -58,6 +59,9 @@ class DraftRequest:
     # never stored with the draft; `source_ref` says where to read it again.
     material: str = ""
     source_ref: str | None = None
+    # Files the model reads before the request, each one content block (`bot.files`); like
+    # `material`, never stored with the draft.
+    files: tuple[ReadFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,18 @@ class DraftFailed(UserFacingError):
         self.over_budget = over_budget  # set when the budget stopped the draft: no model call
 
 
+def file_blocks(files: tuple[ReadFile, ...], ttl: CacheTTL) -> list[dict[str, Any]]:
+    """The files' blocks, the last one a cache breakpoint (the system prompt holds two, so
+    a request has three of the four allowed): refinements send the same prefix and read
+    the files from the cache instead of paying for them again."""
+    blocks = [dict(file.block) for file in files]
+    cache_control: dict[str, str] = {"type": "ephemeral"}
+    if ttl == "1h":
+        cache_control["ttl"] = "1h"
+    blocks[-1]["cache_control"] = cache_control
+    return blocks
+
+
 class Drafter:
     def __init__(
         self,
@@ -128,7 +144,11 @@ class Drafter:
         self.usage_rows = UsageRows(store, self.journal, prices)
 
     def model_request(self, request: DraftRequest) -> ModelRequest:
-        content = f"{request.text}{request.material}"
+        text = f"{request.text}{request.material}"
+        content: str | list[dict[str, Any]] = text
+        if request.files:
+            text = text if text.strip() else wording.FILE_ONLY_REQUEST
+            content = [*file_blocks(request.files, self.cache_ttl), {"type": "text", "text": text}]
         messages: list[dict[str, Any]] = [{"role": "user", "content": content}]
         if request.follow_up:
             # Claude 4.6 rejects assistant prefill, so a follow-up always ends on a user turn.
@@ -142,6 +162,7 @@ class Drafter:
             messages=messages,
             max_tokens=request.kind.max_tokens,
             cache_ttl=self.cache_ttl,
+            file_tokens=sum(file.worst_tokens for file in request.files),
         )
 
     async def draft(
@@ -196,6 +217,7 @@ class Drafter:
                 model_request.model,
                 model_request.prompt_chars,
                 model_request.max_tokens,
+                model_request.file_tokens,
             )
         except OverBudget as over:
             status = over.status

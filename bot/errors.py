@@ -5,6 +5,7 @@
      │    │                   person, `reference` (optional) is for their admin
      │    ├── bot.drafting.DraftFailed            no draft (model trouble, over budget)
      │    ├── bot.sessions.DraftUnavailable       a button on a draft that cannot act now
+     │    ├── bot.files.FileRefused               a shared file Draftbot can't read
      │    └── handlers.conversations.CannotReadConversation   a thread Draftbot can't read
      └── SetupError           Draftbot cannot start; the message says what to fix, and the
           │                   CLI prints it as one line and exits 2

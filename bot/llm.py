@@ -74,11 +74,19 @@ class ModelRequest:
     messages: list[dict[str, Any]]
     max_tokens: int
     cache_ttl: CacheTTL = "5m"
+    file_tokens: int = 0  # the worst case of the documents and images in `messages`
 
     @property
     def prompt_chars(self) -> int:
+        """The characters of text sent (documents and images are in `file_tokens`)."""
         system = sum(len(block["text"]) for block in self.system)
-        return system + sum(len(str(message["content"])) for message in self.messages)
+        return system + sum(_text_chars(message["content"]) for message in self.messages)
+
+
+def _text_chars(content: str | list[dict[str, Any]]) -> int:
+    if isinstance(content, str):
+        return len(content)
+    return sum(len(block["text"]) for block in content if block.get("type") == "text")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Prompt kinds as data: `prompts/*.md` files (front matter + body) and routing to them.
 
 An admin adds a kind by dropping a new file in `prompts/`; no code changes.
-The system prompt is two cached blocks: the shared house style, then the kind's body.
+The system prompt is the shared house style, the company pack (`_company.md`, optional),
+then the kind's body. House style and company pack end one cache breakpoint together, the
+kind another, so a request keeps two of its four for a channel's block and an attached file.
 """
 
 from __future__ import annotations
@@ -13,8 +15,14 @@ from typing import Any
 
 from bot.config import CacheTTL
 from bot.errors import SetupError
+from bot.style_check import AvoidRule, merge_rules, parse_avoid_list
 
 HOUSE_STYLE_FILE = "_house_style.md"
+COMPANY_FILE = "_company.md"
+# The shipped company pack is all inside HTML comments: a pack with nothing left once the
+# comments are removed is no pack at all. Admins may keep notes in comments; the model
+# never sees them.
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 HELP_WORDS = frozenset({"help", "?", "-h", "--help", "examples"})
 
 # Words people put before the kind ("please write me a quick email…"). They are skipped
@@ -68,6 +76,8 @@ class Route:
 class PromptLibrary:
     house_style: str
     kinds: tuple[PromptKind, ...]
+    company: str | None = None  # the company pack, comments removed; None: not filled in
+    avoid: tuple[AvoidRule, ...] = ()  # both `## Words to avoid` lists, checked on drafts
 
     @property
     def default_kind(self) -> PromptKind:
@@ -111,18 +121,25 @@ class PromptLibrary:
         return Route(kind=kind, text=text, needs_details=not details)
 
     def system_blocks(self, kind: PromptKind, ttl: CacheTTL = "5m") -> list[dict[str, Any]]:
-        """House style, then the kind, each ending a cache breakpoint.
+        """House style (and company pack), then the kind, each ending a cache breakpoint.
 
-        The first breakpoint lets every kind share the house-style prefix; the second lets
-        repeated requests of one kind reuse the whole system prompt.
+        The first breakpoint lets every kind share the house-style (and company) prefix; the
+        second lets repeated requests of one kind reuse the whole system prompt. The company
+        pack shares the house style's breakpoint: one breakpoint, not two, for the prefix
+        every kind reads.
         """
         cache_control: dict[str, str] = {"type": "ephemeral"}
         if ttl == "1h":
             cache_control["ttl"] = "1h"
-        return [
-            {"type": "text", "text": self.house_style, "cache_control": dict(cache_control)},
-            {"type": "text", "text": kind.body, "cache_control": dict(cache_control)},
-        ]
+        shared: list[dict[str, Any]] = [{"type": "text", "text": self.house_style}]
+        if self.company:
+            shared.append({"type": "text", "text": self.company})
+        shared[-1]["cache_control"] = dict(cache_control)
+        return [*shared, {"type": "text", "text": kind.body, "cache_control": dict(cache_control)}]
+
+    def shared_prefix_length(self) -> int:
+        """How many of `system_blocks` every kind shares (up to the first breakpoint)."""
+        return 2 if self.company else 1
 
 
 def load_prompts(directory: Path) -> PromptLibrary:
@@ -143,7 +160,25 @@ def load_prompts(directory: Path) -> PromptLibrary:
             f"(the fallback for requests that name no kind); found {len(defaults)}."
         )
     _check_unique_words(kinds)
-    return PromptLibrary(house_style=house_style, kinds=kinds)
+    company = load_company_pack(directory)
+    avoid = merge_rules(
+        parse_avoid_list(house_style, "house"),
+        parse_avoid_list(company or "", "company"),
+    )
+    return PromptLibrary(house_style=house_style, kinds=kinds, company=company, avoid=avoid)
+
+
+def load_company_pack(directory: Path) -> str | None:
+    """`_company.md` without its HTML comments; None when absent or nothing but comments."""
+    path = directory / COMPANY_FILE
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PromptError(f"{path} cannot be read as UTF-8 text ({error}).") from error
+    text = re.sub(r"\n{3,}", "\n\n", _HTML_COMMENT.sub("", text)).strip()
+    return text or None
 
 
 def _load_kind(path: Path) -> PromptKind:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot import wording
+from bot.style_check import StyleHit
+
 _KEEP = (
     " Keep the same kind of draft, language, names and facts, and reply with the complete "
     "revised draft only."
@@ -17,6 +20,7 @@ class Refinement:
     working: str  # shown while the model works
     instruction: str | None  # None: draft again from the original request
     continues: bool = False  # the reply is appended to the draft instead of replacing it
+    fixes_style: bool = False  # the instruction names the draft's style hits (see below)
 
 
 REFINEMENTS: dict[str, Refinement] = {
@@ -66,6 +70,27 @@ REFINEMENTS: dict[str, Refinement] = {
             "reply with only the remaining text.",
             continues=True,
         ),
+        Refinement(
+            "fix_style",
+            wording.LABEL_FIX_STYLE,
+            wording.STYLE_FIXING,
+            "Rewrite this draft without the following words and phrases, which the style "
+            "avoids, in any form:",
+            fixes_style=True,
+        ),
     )
 }
 TONES = ("formal", "friendlier", "simpler")
+
+
+def fix_style_instruction(base: str, hits: tuple[StyleHit, ...]) -> str:
+    """Fix style's instruction: each word or phrase found, with its preferred wording."""
+    lines = [base]
+    for hit in hits:
+        preferred = hit.rule.preferred
+        instead = f'write "{preferred}" instead' if preferred else "say it plainly instead"
+        lines.append(f'- "{hit.found}": {instead}')
+    lines.append(
+        "Change only the sentences that contain them, and do not use any of them again." + _KEEP
+    )
+    return "\n".join(lines)

@@ -76,8 +76,13 @@ def to_csv(report: Report) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in report.rows:
-        writer.writerow({column: csv_cell(value) for column, value in row_values(row).items()})
+        values = row_values(row)
+        writer.writerow({**values, **{column: csv_cell(values[column]) for column in TEXT_COLUMNS}})
     return out.getvalue()
+
+
+# The CSV's text columns (names come from Slack); the others are numbers, some negative.
+TEXT_COLUMNS = ("key", "label")
 
 
 def csv_cell(value: Any) -> Any:

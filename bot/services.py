@@ -53,13 +53,10 @@ class Services:
 def build_slack_client(settings: Settings) -> AsyncWebClient | None:
     if not settings.slack_bot_token:
         return None
-    from slack_sdk.http_retry.builtin_async_handlers import (
-        AsyncServerErrorRetryHandler,
-        async_default_handlers,
-    )
+    from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from bot.slack_retries import RateLimitRetries
+    from bot.slack_retries import RateLimitRetries, ServerErrorRetries
 
     # slack-sdk retries only connection errors by default; 429s need their own handler (ours
     # reads any Retry-After, where slack-sdk's raises ValueError on "1.5"), and so do Slack's
@@ -70,7 +67,7 @@ def build_slack_client(settings: Settings) -> AsyncWebClient | None:
         retry_handlers=[
             *async_default_handlers(),
             RateLimitRetries(2),
-            AsyncServerErrorRetryHandler(2),
+            ServerErrorRetries(2),
         ],
     )
 

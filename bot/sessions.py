@@ -14,12 +14,14 @@ from typing import Any
 from bot import wording
 from bot.drafting import TRUNCATED_STOP_REASONS, Draft, Drafter, DraftRequest, FollowUp
 from bot.errors import UserFacingError
+from bot.files import ReadFile
 from bot.gate import QueuedCallback
 from bot.llm import TextCallback
 from bot.prompts import PromptKind, PromptLibrary
-from bot.refinements import REFINEMENTS
+from bot.refinements import REFINEMENTS, fix_style_instruction
 from bot.storage import Storage
 from bot.storage.offloop import write_off_loop
+from bot.style_check import check_style
 from bot.usage import TokenUsage
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class StoredDraft:
     stop_reason: str
     status: str
     source_ref: str | None = None  # the conversation a summary was read from
+    file_ids: tuple[str, ...] = ()  # the Slack files it was read from, read again to refine
 
     @property
     def truncated(self) -> bool:
@@ -93,6 +96,8 @@ class DraftSessions:
             # conversation's transcript: only where it came from.
             "response_url": None,
             "source_ref": request.source_ref,
+            # A file's id, never its bytes or text: a refinement downloads it again.
+            "file_ids": ",".join(f.file_id for f in request.files if f.file_id) or None,
             "created_at": now,  # when it was made, even if it is saved later
             "updated_at": now,
         }
@@ -169,13 +174,21 @@ class DraftSessions:
         action: str,
         on_queued: QueuedCallback | None = None,
         material: str = "",
+        files: tuple[ReadFile, ...] = (),
     ) -> Draft:
-        """Apply a preview button (`shorter`, `continue`, …) to a draft from `claim`."""
+        """Apply a preview button (`shorter`, `continue`, …) to a draft from `claim`;
+        `files`: the draft's files read again (the same blocks, so read from the cache)."""
         refinement = REFINEMENTS[action]
         draft_id = stored.id
+        instruction = refinement.instruction
+        if refinement.fixes_style and instruction:
+            hits = check_style(stored.text, self.library.avoid)
+            if not hits:  # an old button on a draft edited since: no model call
+                raise UserFacingError(wording.STYLE_NOTHING_TO_FIX)
+            instruction = fix_style_instruction(instruction, hits)
         follow_up = (
-            FollowUp(stored.text, refinement.instruction, continues=refinement.continues)
-            if refinement.instruction
+            FollowUp(stored.text, instruction, continues=refinement.continues)
+            if instruction
             else None
         )
         request = DraftRequest(
@@ -188,6 +201,7 @@ class DraftSessions:
             follow_up=follow_up,
             material=material,
             source_ref=stored.source_ref,
+            files=files,
         )
         try:
             draft = await self.drafter.draft(request, on_queued=on_queued)
@@ -236,4 +250,5 @@ class DraftSessions:
             stop_reason=row["stop_reason"] or "end_turn",
             status=row["status"],
             source_ref=row.get("source_ref"),
+            file_ids=tuple(i for i in (row.get("file_ids") or "").split(",") if i),
         )

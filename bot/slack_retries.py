@@ -14,6 +14,7 @@ import math
 import random
 
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncServerErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -76,3 +77,28 @@ class RateLimitRetries(AsyncRetryHandler):
         wait = retry_after_seconds(_retry_after(response)) if response is not None else 0.0
         await asyncio.sleep(wait + random.uniform(0, JITTER_SECONDS))
         state.increment_current_attempt()
+
+
+# Calls that change what people see are never repeated after a 500: Slack may have done the
+# work before it answered, so a second post would show the draft twice in the person's name.
+# (The DM fallback retries its own posts: a second copy in one's own DM is only untidy.)
+_NEVER_AGAIN = ("chat.postMessage", "chat.startStream", "chat.appendStream", "chat.stopStream",
+                "chat.update", "files.completeUploadExternal", "canvases.create")  # fmt: skip
+
+
+class ServerErrorRetries(AsyncServerErrorRetryHandler):
+    """slack-sdk's retry of a 500 or 503, except for calls that could then happen twice."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if request.url.rstrip("/").rsplit("/", 1)[-1] in _NEVER_AGAIN:
+            return False
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )

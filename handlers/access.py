@@ -4,6 +4,10 @@ call: the settings' rules (`bot.access.AccessRules`), plus what only Slack knows
 the person is a guest or from another organisation (users.info) and whether they are in an
 allowed user group (usergroups.users.list).
 
+`CheckedFlows` is the `Flows` the app runs: each use case that calls the model or posts
+(`draft`, `draft_from_conversation`, `refine`, `post`) asks `Access` first, so a new surface
+that uses them is covered without doing anything.
+
 Both answers are cached for a few minutes. When Slack cannot answer, the person is refused
 ("unchecked"): access fails closed. A refusal is one sentence naming the admins, and a usage
 row with status "refused", its reason, and no tokens, cost or request text.
@@ -22,11 +26,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
 from bot.access import REFUSED_STATUS, AccessRules, RefusalReason, place_refusal
+from bot.drafting import DraftRequest
 from bot.pricing import Cost
+from bot.prompts import PromptKind
 from bot.services import Services
+from bot.sessions import StoredDraft
+from bot.slack_ids import MessageRef
 from bot.usage_rows import Asked, usage_record
 from handlers.blocks import previews
-from handlers.blocks.message import Outgoing, notice
+from handlers.blocks.message import Block, Outgoing, notice
+from handlers.flows import Asker, Flows
 from handlers.people import People, is_guest_or_outsider
 from handlers.replies import Reply
 
@@ -101,6 +110,17 @@ class Access:
         await reply.show(notice(text) if keep is None else previews.with_warning(keep, text))
         return True
 
+    async def refused_draft(
+        self, stored: StoredDraft, source: str, channel_id: str | None = None
+    ) -> str | None:
+        """A saved draft's buttons: the sentence when its author may no longer use Draftbot
+        where it is (or `channel_id`, where it would be posted), counted; None: they may."""
+        where = channel_id or stored.channel_id
+        if (reason := await self.refusal(stored.user_id, where)) is None:
+            return None
+        asked = DraftRequest(stored.kind, "", stored.user_id, source, stored.team_id, where)
+        return await self.turn_away(asked, reason)
+
     async def turn_away(self, asked: Asked, reason: RefusalReason) -> str:
         """Count the refusal (a usage row, no text) and return the sentence to show."""
         log.info(
@@ -167,3 +187,68 @@ class Access:
             return None
         users = response.get("users")
         return frozenset(str(user) for user in users) if isinstance(users, list) else None
+
+
+class CheckedFlows(Flows):
+    """`Flows` with the access check before every use case that calls the model or posts."""
+
+    def __init__(
+        self, services: Services, people: People, client: AsyncWebClient, access: Access
+    ) -> None:
+        super().__init__(services, people, client)
+        self.access = access
+
+    async def draft(
+        self,
+        request: DraftRequest,
+        reply: Reply,
+        *,
+        notes: tuple[Block, ...] = (),
+        announce: bool = False,
+    ) -> None:
+        if not await self.access.turned_away(request, reply):
+            await super().draft(request, reply, notes=notes, announce=announce)
+
+    async def draft_from_conversation(
+        self,
+        asker: Asker,
+        kind: PromptKind,
+        text: str,
+        ref: MessageRef,
+        reply: Reply,
+        *,
+        check_access: bool,
+        source: str,
+    ) -> None:
+        """Refused before the conversation is read; `draft` asks again (from the cache)."""
+        asked = DraftRequest(kind, "", asker.user_id, source, asker.team_id, asker.channel_id)
+        if not await self.access.turned_away(asked, reply):
+            await super().draft_from_conversation(
+                asker, kind, text, ref, reply, check_access=check_access, source=source
+            )
+
+    async def refine(self, user_id: str, draft_id: str, action: str, reply: Reply) -> None:
+        """Someone removed from the allow list can't keep refining: the draft stays on
+        screen, with the sentence."""
+        stored = await self._own(draft_id, user_id)
+        if stored is not None and (refused := await self.access.refused_draft(stored, action)):
+            await reply.show(self._previous_with_problem(stored, refused))
+            return
+        await super().refine(user_id, draft_id, action, reply)
+
+    async def post(
+        self, user_id: str, draft_id: str, *, text: str | None = None, channel: str | None = None
+    ) -> str | None:
+        stored = await self._own(draft_id, user_id)
+        if stored is not None and (
+            refused := await self.access.refused_draft(stored, "post", channel)
+        ):
+            return refused
+        return await super().post(user_id, draft_id, text=text, channel=channel)
+
+    async def _own(self, draft_id: str, user_id: str) -> StoredDraft | None:
+        """The person's draft; None (and `Flows` says why) when it can't be had."""
+        try:
+            return await self.load_draft(draft_id, user_id)
+        except Exception:
+            return None

@@ -110,7 +110,7 @@ def _budget(flows: Flows, sub: Subcommand, admin_id: str) -> str:
     amount_text = sub.args[1].removeprefix("$").lower()
     budgets = flows.services.budgets
     if amount_text in ("none", "default", "off"):
-        budgets.store.remove_budget(target)
+        budgets.store.remove_budget(target, removed_by=admin_id)
         default = budgets.status(target).limit
         log.info("budget override removed user=%s by=%s", target, admin_id)
         return wording.BUDGET_REMOVED.format(

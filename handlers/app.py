@@ -18,7 +18,7 @@ from bot.logs import quiet_logger
 from bot.retention import PURGE_INTERVAL_SECONDS, PurgeTimer, purge
 from bot.services import Services
 from handlers import listeners
-from handlers.access import Access
+from handlers.access import Access, CheckedFlows
 from handlers.authorization import (
     SharedAuthorization,
     SharedAuthorize,
@@ -26,7 +26,6 @@ from handlers.authorization import (
     check_at_start,
 )
 from handlers.bolt_requests import events_handler
-from handlers.flows import Flows
 from handlers.http_guard import RequestGuard
 from handlers.people import People
 
@@ -96,10 +95,11 @@ def build_slack_app(services: Services, identity: SlackIdentity | None = None) -
     people = People(services.store, client, services.settings.admin_user_ids)
     known = identity  # the workspace Draftbot is in, for who is from another organisation
     access = Access(services, people, client, home_team=lambda: _team(known))
-    flows = Flows(services, people, client, access)
+    flows = CheckedFlows(services, people, client, access)
 
     async def provide_flows(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
         context["flows"] = flows  # listeners take it as an argument named `flows`
+        context["access"] = access  # and this one as `access` (handlers/access.py)
         await next()
 
     app.middleware(provide_flows)

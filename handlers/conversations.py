@@ -15,7 +15,7 @@ import html
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,6 +77,7 @@ class Transcript:
     message_count: int  # messages included
     trimmed_count: int  # oldest messages left out to fit the budget (0 if none)
     channel_id: str
+    files: tuple[dict[str, Any], ...] = ()  # the files shared in it, as Slack describes them
 
     @property
     def total_count(self) -> int:
@@ -142,7 +143,8 @@ async def fetch_transcript(
         _entry(m, names, _time_label(stamp, spans_days, spans_years))
         for m, stamp in zip(messages, stamps, strict=True)
     ]
-    return _fit(entries, max_tokens, ref.channel_id)
+    files = tuple(f for m in messages for f in m.get("files") or [] if isinstance(f, dict))
+    return replace(_fit(entries, max_tokens, ref.channel_id), files=files)
 
 
 async def _fetch_thread(client: AsyncWebClient, ref: MessageRef) -> list[dict[str, Any]]:

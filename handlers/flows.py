@@ -9,7 +9,7 @@ anything else is logged and shown as the plain "something went wrong" (`failure_
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -19,17 +19,19 @@ from bot import wording
 from bot.budgets import BudgetStatus, over_budget_message
 from bot.drafting import Draft, DraftFailed, DraftRequest
 from bot.errors import UserFacingError
+from bot.files import FileRefused, ReadFile
 from bot.prompts import PromptKind
 from bot.refinements import REFINEMENTS
 from bot.services import Services
 from bot.sessions import DraftUnavailable, StoredDraft
-from bot.slack_ids import MessageRef, is_direct_message
-from bot.storage.offloop import is_database_error, off_loop, write_off_loop
-from handlers.access import Access
+from bot.slack_ids import MessageRef
+from bot.storage.offloop import off_loop, write_off_loop
 from handlers.blocks import previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
 from handlers.conversations import conversation_material, fetch_transcript
+from handlers.failures import cannot_post_reason, failure_words
+from handlers.files import fetch_files
 from handlers.people import People, Refusal
 from handlers.replies import DirectMessageReply, Reply, ResponseUrlReply, post_to_channel
 
@@ -55,17 +57,10 @@ class Asker:
 
 
 class Flows:
-    def __init__(
-        self,
-        services: Services,
-        people: People,
-        client: AsyncWebClient,
-        access: Access | None = None,
-    ) -> None:
+    def __init__(self, services: Services, people: People, client: AsyncWebClient) -> None:
         self.services = services
         self.people = people
         self.client = client
-        self.access = access or Access(services, people, client)
         self.library = services.library
         self.command = services.settings.command
 
@@ -97,8 +92,6 @@ class Flows:
     ) -> None:
         """Draft and show the private preview, or say plainly why there is none."""
         async with self.services.in_flight.track():
-            if await self.access.turned_away(request, reply):
-                return
             if announce:
                 await reply.update(notice(previews.working_text(request.kind)))
 
@@ -112,9 +105,21 @@ class Flows:
             except Exception as error:
                 await reply.show(self.failure_message(error, f"drafting for {request.user_id}"))
                 return
-            await reply.show(
-                await self._with_budget_alerts(draft, previews.draft_preview(draft, notes))
-            )
+            preview = previews.draft_preview(draft, notes, self.library.avoid)
+            await reply.show(await self._with_budget_alerts(draft, preview))
+
+    async def draft_from_files(
+        self, request: DraftRequest, files: list[dict[str, Any]], reply: Reply
+    ) -> None:
+        """Download and read `files` (Slack's file objects, or `{"id": …}` stubs), then draft
+        from those that could be read, listing the others; none readable: say why."""
+        read = await fetch_files(self.client, files)
+        if not read.files:
+            refusal = FileRefused(read.refusal_text(), name="")
+            await reply.show(self.failure_message(refusal, "reading files"))
+            return
+        notes = tuple(map(previews.file_note, read.notes))
+        await self.draft(replace(request, files=read.files), reply, notes=notes)
 
     async def draft_from_conversation(
         self,
@@ -129,21 +134,20 @@ class Flows:
     ) -> None:
         """Read the conversation `ref` is in and draft from it (a summary, a reply)."""
         async with self.services.in_flight.track():  # shutdown waits for the reading too
-            asked = DraftRequest(kind, "", asker.user_id, source, asker.team_id, asker.channel_id)
-            if await self.access.turned_away(asked, reply):
-                return
             # The bot may be in conversations the person may not read: never leak them.
-            refusal = None
-            if check_access:
-                refusal = await self.cannot_read(asker.user_id, ref.channel_id)
-            if refusal is not None:
-                await reply.show(notice(refusal))
-                return
             try:
+                refusal = None
+                if check_access:
+                    refusal = await self.cannot_read(asker.user_id, ref.channel_id)
+                if refusal is not None:
+                    await reply.show(notice(refusal))
+                    return
                 transcript = await fetch_transcript(self.client, self.people, ref)
-            except Exception as error:
+            except Exception as error:  # Slack unreachable or refusing: say so, never silence
                 await reply.show(self.failure_message(error, f"reading {ref.channel_id}"))
                 return
+            # Its files too: a conversation the person may read, so its files as well.
+            read = await fetch_files(self.client, transcript.files) if transcript.files else None
             request = DraftRequest(
                 kind=kind,
                 text=text,
@@ -153,12 +157,13 @@ class Flows:
                 channel_id=asker.channel_id,
                 material=conversation_material(transcript),
                 source_ref=ref.as_text(),
+                files=read.files if read else (),
             )
-            notes: tuple[Block, ...] = ()
+            notes: tuple[Block, ...] = tuple(map(previews.file_note, read.notes if read else ()))
             if transcript.trimmed_count:
                 recent = transcript.message_count - 1  # the first message is always kept
                 total, left_out = transcript.total_count, transcript.trimmed_count
-                notes = (previews.transcript_note(recent, total, left_out),)
+                notes += (previews.transcript_note(recent, total, left_out),)
             await self.draft(request, reply, notes=notes, announce=True)
 
     async def refine(self, user_id: str, draft_id: str, action: str, reply: Reply) -> None:
@@ -168,11 +173,6 @@ class Flows:
             stored = await write_off_loop(sessions.claim, draft_id, user_id)
         except Exception as error:  # someone else's, expired, busy; or the database failing
             await reply.tell(self.failure_message(error, f"opening draft {draft_id}").text)
-            return
-        asked = DraftRequest(stored.kind, "", user_id, action, stored.team_id, stored.channel_id)
-        previous = previews.draft_preview(sessions.as_draft(stored))
-        if await self.access.turned_away(asked, reply, keep=previous):
-            await write_off_loop(sessions.release, draft_id)
             return
         async with self.services.in_flight.track():
             try:
@@ -186,8 +186,9 @@ class Flows:
                     )
 
                 material = await self._reread(stored) if action in REREAD_FOR else ""
+                files = await self._reread_files(stored)
                 draft = await sessions.refine(
-                    stored, action, on_queued=on_queued, material=material
+                    stored, action, on_queued=on_queued, material=material, files=files
                 )
             except BaseException as error:
                 # Never leave the draft stuck as "working".
@@ -197,7 +198,11 @@ class Flows:
                 problem = self.failure_message(error, f"refining draft {draft_id}")
                 await reply.show(self._previous_with_problem(stored, problem.text))
                 return
-            await reply.show(await self._with_budget_alerts(draft, previews.draft_preview(draft)))
+            await reply.show(
+                await self._with_budget_alerts(
+                    draft, previews.draft_preview(draft, avoid=self.library.avoid)
+                )
+            )
 
     async def _reread(self, stored: StoredDraft) -> str:
         """A summary's conversation, read again (it is not stored with the draft)."""
@@ -207,6 +212,17 @@ class Flows:
         if (refusal := await self.cannot_read(stored.user_id, ref.channel_id)) is not None:
             raise UserFacingError(refusal)
         return conversation_material(await fetch_transcript(self.client, self.people, ref))
+
+    async def _reread_files(self, stored: StoredDraft) -> tuple[ReadFile, ...]:
+        """A file draft's files, downloaded again (only their ids are kept with the draft)."""
+        if not stored.file_ids:
+            return ()
+        ref = MessageRef.from_text(stored.source_ref or "")  # still theirs to read?
+        if ref and (refusal := await self.cannot_read(stored.user_id, ref.channel_id)):
+            raise UserFacingError(refusal)
+        read = await fetch_files(self.client, [file_stub(file_id) for file_id in stored.file_ids])
+        read.require_some()
+        return read.files
 
     async def cannot_read(self, user_id: str, channel_id: str) -> str | None:
         """Why Draftbot will not read this conversation for this person, in words; None
@@ -219,7 +235,9 @@ class Flows:
 
     def _previous_with_problem(self, stored: StoredDraft, problem: str) -> Outgoing:
         """Keep the draft the person had, with its buttons, and say what went wrong."""
-        previous = previews.draft_preview(self.services.sessions.as_draft(stored))
+        previous = previews.draft_preview(
+            self.services.sessions.as_draft(stored), avoid=self.library.avoid
+        )
         return previews.with_warning(previous, problem)
 
     async def _with_budget_alerts(self, draft: Draft, out: Outgoing) -> Outgoing:
@@ -273,10 +291,6 @@ class Flows:
         except DraftUnavailable as refusal:
             return refusal.user_message
         where = channel or stored.channel_id or ""
-        if (reason := await self.access.refusal(user_id, where)) is not None:
-            await write_off_loop(sessions.release, draft_id)
-            asked = DraftRequest(stored.kind, "", user_id, "post", stored.team_id, where)
-            return await self.access.turn_away(asked, reason)
         body = text if text is not None else stored.text
         try:
             # Asked again at every click: drafts are kept for days, and people leave or are
@@ -342,34 +356,19 @@ class Flows:
     # ------------------------------------------------------------ wording
 
     def failure_message(self, error: BaseException, doing: str) -> Outgoing:
-        """The one place an exception becomes words for a person."""
+        """The one place an exception becomes words for a person (handlers/failures.py)."""
         if isinstance(error, DraftFailed) and error.over_budget is not None:
             return previews.failure(self.over_budget_text(error.over_budget))
-        if isinstance(error, UserFacingError):
-            log.info("could not finish %s: %s", doing, type(error).__name__)
-            return previews.failure(error.user_message, error.reference)
-        if is_database_error(error):
-            log.warning("database failed while %s: %s", doing, type(error).__name__)
-            return previews.failure(wording.DATABASE_BUSY)
-        if isinstance(error, SlackApiError) and error.response.get("error") == "ratelimited":
-            log.warning("Slack rate-limited Draftbot while %s", doing)
-            return previews.failure(wording.SLACK_BUSY)
-        log.error("unexpected error while %s", doing, exc_info=error)
-        return previews.failure(wording.UNEXPECTED)
+        return failure_words(error, doing)
 
     def over_budget_text(self, status: BudgetStatus) -> str:
         admins = previews.admin_contact(self.services.settings.admin_user_ids)
         return over_budget_message(status, admins=admins)
 
 
-def cannot_post_reason(channel: str, error: str) -> str:
-    if error == "ratelimited":
-        return wording.SLACK_BUSY
-    if error in ("not_in_channel", "channel_not_found") and is_direct_message(channel):
-        return wording.CANNOT_POST_DM
-    if error in ("not_in_channel", "channel_not_found"):
-        return wording.CANNOT_POST_NOT_IN_CHANNEL.format(channel=channel)
-    return wording.CANNOT_POST.format(channel=channel, reason=error.replace("_", " "))
+def file_stub(file_id: str) -> dict[str, Any]:
+    """A file known only by its id, as Slack Connect events carry them: files.info first."""
+    return {"id": file_id, "file_access": "check_file_info"}
 
 
 def _why(error: BaseException) -> str:

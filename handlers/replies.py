@@ -48,6 +48,8 @@ STREAM_BUFFER = 64
 # Status lines ("number 3 in the queue") never use the last posts of a response_url: the
 # draft needs them.
 POSTS_KEPT_FOR_THE_DRAFT = 2
+# A DM post Slack answered with 500/503 is tried this many more times (see `_post`).
+DM_SERVER_ERROR_RETRIES = 2
 
 
 class Reply(Protocol):
@@ -143,15 +145,28 @@ class DirectMessageReply:
                     await self.client.chat_update(channel=channel, ts=self.replace_ts, **message)
                     ts = self.replace_ts
                 else:
-                    sent = await self.client.chat_postMessage(
-                        channel=channel, thread_ts=self.thread_ts, **message
-                    )
+                    sent = await self._post(channel=channel, thread_ts=self.thread_ts, **message)
                     self.channel, ts = str(sent["channel"]), str(sent["ts"])
                     channel = self.channel
                 if index == 0:
                     self.replace_ts = ts if keep_for_update else None
         except (TimeoutError, SlackApiError, aiohttp.ClientError) as error:
             log.warning("could not send a DM to user=%s: %s", self.user_id, _why(error))
+
+    async def _post(self, **message: Any) -> Any:
+        """chat.postMessage, tried up to twice more after a 500/503: the Web API client never
+        repeats a post (in a channel it could show twice), but in the person's own DM a
+        stray second copy beats no answer at all."""
+        for attempt in range(DM_SERVER_ERROR_RETRIES + 1):
+            try:
+                return await self.client.chat_postMessage(**message)
+            except SlackApiError as error:
+                if error.response.status_code not in (500, 503):
+                    raise
+                if attempt == DM_SERVER_ERROR_RETRIES:
+                    raise
+                await asyncio.sleep(0.5 * (attempt + 1))
+        raise AssertionError("the loop returns or raises")
 
 
 class ResponseUrlReply:

@@ -92,6 +92,8 @@ async def test_admin_sets_and_removes_a_budget(bot: RunningBot, fake_slack: Fake
     posted = await reply_to(fake_slack, reply.response_url)
     assert "no longer has their own budget" in posted["text"]
     assert bot.services.store.budget_override("U0ALEX") is None
+    audit = [(row["actor"], row["subject"]) for row in bot.services.store.admin_changes()]
+    assert audit == [("UADMIN1", "U0ALEX"), ("UADMIN1", "U0ALEX")], "each change is recorded"
 
 
 @pytest.mark.parametrize("text", ["budget", "budget <@U0ALEX|alex> lots", "budget <@U0ALEX>"])

@@ -168,7 +168,7 @@ async def test_eighty_percent_tells_the_user_and_admins_once_a_month(
 async def test_usage_shows_my_month_and_budget_left(bot: RunningBot) -> None:
     spend(bot.services.store, "U0ALEX", 1_500_000_000)
     reply = await bot.slash("usage", user_id="U0ALEX")
-    assert "1 drafts, $1.50" in reply.body["text"]
+    assert "1 draft, $1.50" in reply.body["text"]
     assert wording.USAGE_NO_BUDGET in reply.body["text"]
     bot.services.budgets.set_limit("U0ALEX", Decimal(10), set_by="test")
     reply = await bot.slash("usage", user_id="U0ALEX")

@@ -192,6 +192,20 @@ def test_budgets_are_for_slack_members_named_by_id_name_or_email(
     assert [row["user_id"] for row in Store(store_path).budget_overrides()] == ["U0ALEX"]
 
 
+def test_audit_lists_budget_changes_from_slack_and_the_cli(
+    report_env: dict, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_user("U0ALEX", "alex", display_name="Alex Chen")
+    assert run(["audit"], report_env).output == "No admin changes recorded yet.\n"
+    run(["budget", "set", "U0ALEX", "25"], report_env)
+    run(["budget", "unset", "U0ALEX"], report_env)
+    lines = run(["audit"], report_env).output.splitlines()
+    assert lines[0].split() == ["When", "(UTC)", "Who", "What", "For", "Change"]
+    assert "cli" in lines[2] and "Alex Chen (U0ALEX)" in lines[2] and "$25.00 → default" in lines[2]
+    assert "default → $25.00" in lines[3]
+    assert len(run(["audit", "--limit", "1"], report_env).output.splitlines()) == 3
+
+
 def test_doctor_exit_status(report_env: dict, env: dict, fake_slack: FakeSlack) -> None:
     manifest = json.loads((Path(__file__).parent.parent / "manifest.json").read_text())
     fake_slack.scopes = manifest["oauth_config"]["scopes"]["bot"]

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -318,6 +319,9 @@ def test_datasette_serves_canned_queries_with_names_and_refuses_drafts(served: s
     status, usage = get(f"{served}/draftbot/usage.json?_shape=array&_size=1")
     assert status == 200 and usage[0]["request_id"].startswith("req_demo")
     assert get(f"{served}/draftbot/drafts.json")[0] == 403
+    # No custom SQL, which could read the drafts table all the same.
+    query = urllib.parse.quote("select request, text from drafts")
+    assert get(f"{served}/draftbot.json?sql={query}")[0] == 403
 
 
 def test_table_pages_show_names_beside_slack_ids(served: str) -> None:

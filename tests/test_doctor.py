@@ -215,10 +215,10 @@ async def test_kind_with_its_own_model(
     assert failed(checks) == set()
     assert "Claude Haiku 4.5" in checks["Model claude-haiku-4-5"].detail
     assert "message" in checks["Model claude-haiku-4-5"].detail
-    # Haiku caches from 4,096 tokens: the whole message prompt is long enough, the shared
-    # house style alone is not, which is worth a warning.
+    # Haiku caches from 4,096 tokens: the whole message prompt is long enough, and so is the
+    # shared house style alone (tests/test_company_pack.py covers the warning when it is not).
     caching = checks["Prompt caching"]
-    assert caching.warning and "claude-haiku-4-5 (minimum 4,096)" in caching.detail
+    assert not caching.warning and "claude-haiku-4-5 (minimum 4,096)" in caching.detail
 
     fake_anthropic.known_models.discard("claude-haiku-4-5")
     checks, _ = await doctor({**env, "DRAFTBOT_PROMPTS_DIR": str(prompts)})

@@ -21,7 +21,8 @@ async def test_home_shows_kinds_usage_and_budget(bot: RunningBot, fake_slack: Fa
     [publish] = fake_slack.calls_to("views.publish")
     assert publish.args["user_id"] == "U0001"
     view = json.dumps(publish.args["view"])
-    assert "1 drafts, $1.25" in view and "$8.75 left" in view
+    assert "1 draft, $1.25" in view and "$8.75 left" in view
+    assert "Recent admin changes" not in view  # U0001 is no admin
     for kind in bot.services.library.kinds:
         assert kind.example.replace('"', '\\"') in view
     assert "home_open_form" in view
@@ -54,3 +55,16 @@ async def test_the_home_button_opens_the_form_and_the_draft_arrives_in_messages(
     assert "draft_post" in json.dumps(preview.args["blocks"])
     draft_id = json.loads(json.dumps(preview.args["blocks"]))[-1]["elements"][0]["value"]
     assert bot.services.store.get_draft(draft_id)["channel_id"] == "C0TEAM"  # type: ignore[index]
+
+
+async def test_admins_see_the_newest_admin_changes_on_home(
+    bot: RunningBot, fake_slack: FakeSlack
+) -> None:
+    bot.services.budgets.set_limit("U0ALEX", Decimal(25), set_by="UADMIN1")
+    bot.services.store.remove_budget("U0ALEX", removed_by="UADMIN1")
+    assert await bot.event({"type": "app_home_opened", "user": "UADMIN1", "tab": "home"}) == 200
+    assert await asyncio.to_thread(fake_slack.wait_for, lambda f: f.calls_to("views.publish"), 5.0)
+    view = json.dumps(fake_slack.calls_to("views.publish")[0].args["view"], ensure_ascii=False)
+    assert "Recent admin changes" in view
+    assert "<@UADMIN1> changed the budget of <@U0ALEX>: $25.00 → default" in view
+    assert "<@UADMIN1> changed the budget of <@U0ALEX>: default → $25.00" in view

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -114,3 +115,100 @@ def test_broken_prompt_files_are_explained(tmp_path: Path, content: str, complai
     (tmp_path / "broken.md").write_text(content)
     with pytest.raises(PromptError, match=complaint):
         load_prompts(tmp_path)
+
+
+HOUSE = LIBRARY.house_style
+
+
+def section_of(text: str, heading: str) -> str:
+    """The text under `heading` up to the next heading of the same or a higher level."""
+    level = heading.split()[0]
+    after = text.split(f"\n{heading}\n", 1)[1]
+    return re.split(rf"\n#{{1,{len(level)}}} ", after, maxsplit=1)[0]
+
+
+def example_draft(request_starts: str) -> str:
+    for request, draft in re.findall(
+        r"<request>(.*?)</request>\s*<draft>(.*?)</draft>", HOUSE, re.S
+    ):
+        if request.startswith(request_starts):
+            return str(draft)
+    raise AssertionError(f"no house-style example whose request starts {request_starts!r}")
+
+
+def test_a_kinds_bullet_count_is_a_ceiling_and_a_sparse_request_is_never_padded() -> None:
+    rules = section_of(HOUSE, "## Follow the user's constraints exactly")
+    assert "is a ceiling, not a quota" in rules
+    assert "Never pad a list with duties, requirements, benefits or points" in rules
+    assert "write one placeholder bullet such as `- [main duty]`" in rules
+    # A count the user asks for stays exact, filled with placeholders rather than inventions.
+    assert '"5 bullets" means exactly 5 bullets' in rules
+    assert "complete the count with placeholder bullets (`- [requirement]`)" in rules
+    # No kind asks for a fixed range of bullets any more: each count is "up to".
+    for kind in LIBRARY.kinds:
+        ranges = re.findall(r"(?:\d+|two|three|four) to (?:\d+|four|five|six) bullets", kind.body)
+        assert ranges == [], kind.name
+    assert "up to 6 bullets, one for each duty the request gives" in LIBRARY.find("general").body  # type: ignore[union-attr]
+    # The example: two duties given, two bullets; no requirement given, one placeholder.
+    job_ad = example_draft("job ad for a part-time receptionist")
+    duties = section_of(job_ad, "### What you'll do")
+    assert re.findall(r"^- .*", duties, re.M) == [
+        "- Greet patients when they arrive",
+        "- Answer the phone",
+    ]
+    assert re.findall(r"^- .*", section_of(job_ad, "### What we're looking for"), re.M) == [
+        "- [Key requirement]"
+    ]
+
+
+def test_a_made_up_reason_gets_a_placeholder_and_deception_still_a_refusal() -> None:
+    honesty = section_of(HOUSE, "## Honesty: never invent facts")
+    assert "do not invent one, and do not decline either" in honesty
+    assert "such as `[reason for the delay]`" in honesty
+    assert (
+        "Decline only when the draft cannot be honest even with the sender's own reason" in honesty
+    )
+    safety = section_of(HOUSE, "## Safety and privacy")
+    assert "Decline in one short, polite sentence" in safety
+    assert (
+        "A request to make up a reason or an excuse is not, by itself, a deceptive request"
+        in safety
+    )
+    excuse = example_draft("email to my manager Sam with an excuse")
+    assert "[Reason you missed the call.]" in excuse
+    assert "can't help" not in excuse  # not declined
+    phishing = example_draft("email pretending to be from IT")
+    assert phishing.strip().startswith("I can't help") and phishing.count(".") == 1
+    email = LIBRARY.find("email")
+    assert (
+        email is not None
+        and "write `[reason]` where it goes, as the house style says" in email.body
+    )
+
+
+def test_the_words_the_house_style_names_are_the_words_it_checks() -> None:
+    """The model reads one list, and the style check reads the same one."""
+    avoided = {rule.phrase: rule.preferred for rule in LIBRARY.avoid if rule.source == "house"}
+    voice = section_of(HOUSE, "## Voice and tone")
+    for preferred, phrase in re.findall(r'"([^"]+)" not "([^"]+)"', voice):
+        assert avoided.get(phrase) == preferred, phrase
+    assert {"touch base", "synergy", "don't hesitate to reach out", "leverage"} <= avoided.keys()
+    assert "never use anything on the **Words to avoid** list" in voice
+
+
+def test_a_company_pack_shares_the_house_styles_breakpoint(tmp_path: Path) -> None:
+    shutil.copytree(DEFAULT_PROMPTS_DIR, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "_company.md").write_text(
+        "<!-- notes for admins -->\n# Company pack: Acme\n\n## Words to avoid\n\n- synergy\n"
+    )
+    library = load_prompts(tmp_path)
+    assert library.company == "# Company pack: Acme\n\n## Words to avoid\n\n- synergy"
+    for kind in library.kinds:
+        for ttl, control in (
+            ("5m", {"type": "ephemeral"}),
+            ("1h", {"type": "ephemeral", "ttl": "1h"}),
+        ):
+            blocks = library.system_blocks(kind, ttl)  # type: ignore[arg-type]
+            assert [b.get("cache_control") for b in blocks] == [None, control, control]
+            shared = blocks[: library.shared_prefix_length()]
+            assert sum(len(b["text"]) for b in shared) / 4 >= MIN_CACHEABLE_TOKENS * SAFETY_MARGIN

@@ -228,7 +228,7 @@ def test_both_backends_have_the_same_tables_columns_and_indexes(
     assert postgres_tables == sqlite_tables
     assert set(sqlite_tables) == {
         "usage", "usage_daily", "people", "budgets", "reservations", "budget_alerts",
-        "drafts", "handled_events", "usage_replays",
+        "drafts", "handled_events", "usage_replays", "admin_changes",
     }  # fmt: skip
     assert {name for (name,) in indexes} == sqlite_indexes == {
         "idx_usage_period_timings", "idx_usage_user_id_created_at", "idx_drafts_updated_at",
@@ -263,6 +263,23 @@ def test_budget_overrides(store: Storage) -> None:
     assert store.remove_budget("U0ALEX") is True
     assert store.remove_budget("U0ALEX") is False
     assert store.budget_override("U0ALEX") is None
+
+
+def test_every_budget_change_is_in_the_audit_log(store: Storage) -> None:
+    store.set_budget("U0ALEX", 25_000_000_000, "UADMIN1")
+    store.set_budget("U0ALEX", 30_000_000_000, "cli")
+    assert store.remove_budget("U0ALEX", removed_by="UADMIN2") is True
+    assert store.remove_budget("U0ALEX", removed_by="UADMIN2") is False  # nothing changed
+    changes = [
+        (row["actor"], row["setting"], row["subject"], row["old_value"], row["new_value"])
+        for row in store.admin_changes()
+    ]
+    assert changes == [  # newest first
+        ("UADMIN2", "budget", "U0ALEX", "30000000000", None),
+        ("cli", "budget", "U0ALEX", "25000000000", "30000000000"),
+        ("UADMIN1", "budget", "U0ALEX", None, "25000000000"),
+    ]
+    assert len(store.admin_changes(limit=1)) == 1
 
 
 def test_reservations_fit_the_limit_and_are_released(store: Storage) -> None:

@@ -225,6 +225,7 @@ async def test_whole_thread_with_names_readable_markup_files_and_skips(
         message_count=7,
         trimmed_count=0,
         channel_id=CHANNEL,
+        files=({"id": "F1", "name": "report.pdf"}, {"id": "F2", "title": "notes"}),
     )
     assert "<!" not in transcript.text and "<@" not in transcript.text
     replies_calls = fake_slack.calls_to("conversations.replies")

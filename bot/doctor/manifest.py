@@ -10,7 +10,14 @@ from bot.config import default_path
 MANIFEST_PATH = default_path("manifest.json")  # Socket Mode; HTTP mode's is manifest.http.json
 
 # Used only when manifest.json cannot be read (deleted, or not valid JSON).
-FALLBACK_BOT_SCOPES = ("commands", "chat:write", "files:write", "im:write", "users:read")
+FALLBACK_BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "files:write",
+    "files:read",
+    "im:write",
+    "users:read",
+)
 
 
 def _manifest_value(*keys: str) -> Any:

@@ -3,6 +3,7 @@ model."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from anthropic.types import ModelInfo
 
 from bot.config import Settings
 from bot.doctor.report import Check, not_checked
-from bot.prompts import PromptKind, PromptLibrary, load_prompts
+from bot.prompts import COMPANY_FILE, PromptKind, PromptLibrary, load_prompts
 
 LIMITS_CHECK = "Prompt length limits"
 
@@ -36,8 +37,20 @@ def prompt_files_check(prompts_dir: Path | None) -> tuple[PromptLibrary | None, 
     kinds = ", ".join(
         f"{kind.name} (default)" if kind.is_default else kind.name for kind in library.kinds
     )
-    detail = f"{len(library.kinds)} kinds load from {prompts_dir}: {kinds}."
+    detail = f"{len(library.kinds)} kinds load from {prompts_dir}: {kinds}. {company_line(library)}"
     return library, Check(name, ok=True, detail=detail)
+
+
+def company_line(library: PromptLibrary) -> str:
+    """What doctor says about the company pack and the words drafts are checked for."""
+    counts = Counter(rule.source for rule in library.avoid)
+    words = f"drafts are checked for {counts['house']} words the house style avoids"
+    if library.company is None:
+        return f"No company pack ({COMPANY_FILE} is absent or only comments); {words}."
+    return (
+        f"Company pack loaded from {COMPANY_FILE}; {words} and {counts['company']} the "
+        "company pack avoids."
+    )
 
 
 def limits_check(

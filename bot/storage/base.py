@@ -55,6 +55,11 @@ _USER_SPEND = """
         and coalesce(status, '') <> 'refused'
 """
 _PROBE_KEY = "draftbot-probe:"
+_BUDGET_OF = "select monthly_nano_usd from budgets where user_id = ?"
+_ADMIN_CHANGE = """
+    insert into admin_changes (changed_at, actor, setting, subject, old_value, new_value)
+    values (?, ?, ?, ?, ?, ?)
+"""
 
 
 class _Probe(Exception):
@@ -219,18 +224,37 @@ class SqlStore(ABC):
     # Budgets
 
     def set_budget(self, user_id: str, monthly_nano_usd: int, set_by: str) -> None:
-        self._run(
-            """
-            insert into budgets (user_id, monthly_nano_usd, set_by, set_at)
-            values (?, ?, ?, ?)
-            on conflict (user_id) do update set monthly_nano_usd = excluded.monthly_nano_usd,
-                set_by = excluded.set_by, set_at = excluded.set_at
-            """,
-            [user_id, monthly_nano_usd, set_by, utc_now_iso()],
-        )
+        """Set a budget and record the change in `admin_changes`, in one transaction."""
+        now = utc_now_iso()
+        with self._transaction(lock=user_id) as run:
+            old = run(_BUDGET_OF, [user_id]).rows
+            run(
+                """
+                insert into budgets (user_id, monthly_nano_usd, set_by, set_at)
+                values (?, ?, ?, ?)
+                on conflict (user_id) do update set monthly_nano_usd = excluded.monthly_nano_usd,
+                    set_by = excluded.set_by, set_at = excluded.set_at
+                """,
+                [user_id, monthly_nano_usd, set_by, now],
+            )
+            old_value = str(old[0][0]) if old else None
+            run(_ADMIN_CHANGE, [now, set_by, "budget", user_id, old_value, str(monthly_nano_usd)])
 
-    def remove_budget(self, user_id: str) -> bool:
-        return self._run("delete from budgets where user_id = ?", [user_id]).rowcount > 0
+    def remove_budget(self, user_id: str, removed_by: str = "") -> bool:
+        """Remove a person's own budget; a removal is recorded in `admin_changes`."""
+        with self._transaction(lock=user_id) as run:
+            old = run(_BUDGET_OF, [user_id]).rows
+            if not old:
+                return False
+            run("delete from budgets where user_id = ?", [user_id])
+            actor = removed_by or "unknown"
+            run(_ADMIN_CHANGE, [utc_now_iso(), actor, "budget", user_id, str(old[0][0]), None])
+        return True
+
+    def admin_changes(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest changes admins made, newest first."""
+        query = "select * from admin_changes order by changed_at desc, id desc limit ?"
+        return self._run(query, [limit]).dicts()
 
     def budget_overrides(self) -> list[dict[str, Any]]:
         return self._run("select * from budgets order by user_id").dicts()

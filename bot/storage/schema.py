@@ -239,6 +239,28 @@ MIGRATIONS: tuple[Migration, ...] = (
                 on usage (status, user_id, created_at, latency_ms, ttft_ms)"""
         ],
     ),
+    Migration(
+        6,
+        "admin_changes: who changed what for whom, when, old value and new (no text)",
+        lambda dialect: [
+            dialect.ddl(
+                """create table if not exists admin_changes (
+        id {id},
+        changed_at {text} not null,
+        actor {text} not null,
+        setting {text} not null,
+        subject {text} not null,
+        old_value {text},
+        new_value {text}
+    )"""
+            )
+        ],
+    ),
+    Migration(
+        7,
+        "drafts.file_ids: the Slack files a draft was read from (their ids, never their bytes)",
+        lambda dialect: [dialect.ddl("alter table drafts add column file_ids {text}")],
+    ),
 )
 
 

@@ -8,6 +8,7 @@ all of them are read as `wording.NAME`.
 from __future__ import annotations
 
 from bot.wording.access import *  # noqa: F403
+from bot.wording.files import *  # noqa: F403
 from bot.wording.labels import *  # noqa: F403
 from bot.wording.reports import *  # noqa: F403
 
@@ -89,6 +90,15 @@ SENT_AS_FILE = (
 
 DRAFT_FOOTER = "Only you can see this draft. {kind} · {seconds:.1f} s"
 
+# The style check on a preview: `{words}` is like 'utilize' and 'touch base'.
+STYLE_FLAG = ":pencil2: This draft contains {words}, which the {style} avoids."
+STYLE_COMPANY = "company style"
+STYLE_HOUSE = "house style"
+STYLE_FIXING = "Fixing the style…"
+STYLE_NOTHING_TO_FIX = (
+    "This draft no longer has any of the words the style avoids, so there was nothing to fix."
+)
+
 HELP_INTRO = (
     "*Draftbot writes first drafts for you with Claude.* Type `{command}` followed by what you "
     "need; the draft comes back here, visible only to you."
@@ -122,7 +132,7 @@ BUDGET_ADMIN_ALERT = (
     "{user} has used {percent} of their monthly Draftbot budget ({spent} of {limit}) in {month}."
 )
 
-USAGE_SUMMARY = "*Your Draftbot usage in {month}:* {drafts} drafts, {spent}."
+USAGE_SUMMARY = "*Your Draftbot usage in {month}:* {drafts}, {spent}."
 
 USAGE_BUDGET_LEFT = "Budget: {limit} a month, {remaining} left (starts again on {resets_on})."
 
@@ -215,6 +225,9 @@ HOME_TIPS = (
     "Tips: say who it's for, the tone and the length. Use *Summarize thread* from any "
     "message's ⋮ menu. `{command} usage` shows your month."
 )
+HOME_ADMIN_CHANGES = "*Recent admin changes* (admins see this; `draftbot audit` has them all)"
+HOME_NO_ADMIN_CHANGES = "None yet."
+HOME_ADMIN_CHANGE = "• {when} UTC: {actor} changed the {setting} of {subject}: {change}"
 
 QUEUED = (
     "Claude is busy with other drafts right now: yours is number {position} in the queue "

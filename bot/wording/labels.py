@@ -6,6 +6,7 @@ LABEL_POST = "Post to channel"
 LABEL_EDIT = "Edit"
 LABEL_DISCARD = "Discard"
 LABEL_CHANGE_TONE = "Change tone"
+LABEL_FIX_STYLE = "Fix style"
 LABEL_OPEN_FORM = "Draft something"
 LABEL_CANCEL = "Cancel"
 

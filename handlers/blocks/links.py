@@ -64,6 +64,19 @@ def unfinished_token_from(text: str, start: int) -> int | None:
     return token.start() if token else None
 
 
+def defused(text: str, start: int) -> str:
+    """`text` with whatever is still unfinished after `start` made unable to become a live
+    token or a link later: the `<` of a `<…` token written `&lt;`, a `](` pulled apart by a
+    word joiner. For a stream that has held such text back for too long."""
+    token = unfinished_token_from(text, start)
+    if token is not None and text[token] == "<":
+        text = text[:token] + "&lt;" + text[token + 1 :]
+    open_link = _open_bracket(text, start)
+    if open_link is not None and (split := text.find("](", open_link)) != -1:
+        text = text[: split + 1] + WORD_JOINER + text[split + 1 :]
+    return text
+
+
 def unfinished_from(text: str, start: int, *, in_code: bool = False) -> int | None:
     """Where, at or after `start`, `text` ends in something a later piece may complete
     into a mention, a link, a code span or the end of a code block (so it must wait)."""
@@ -187,6 +200,8 @@ def _destination(text: str, start: int) -> tuple[str, int] | None:
 
 def _web_host(url: str) -> str | None:
     """The host of an absolute http(s) URL, in ASCII (`xn--…`), or None for anything else."""
+    if "\\" in url:  # browsers read `\` as `/`: `https://evil\@paypal.com` goes to evil
+        return None
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Sequence
 from typing import Any
 
 from bot import wording
+from bot.files import display_name
 from bot.prompts import PromptLibrary
 from bot.slack_ids import OPTION_LABEL_LIMIT, PLAIN_INPUT_LIMIT
+from handlers.blocks.message import context
 
 FORM_CALLBACK = "draft_form"
 EDIT_CALLBACK = "draft_edit_modal"
@@ -61,8 +64,10 @@ def draft_form(
     channel_id: str | None,
     response_url: str | None,
     ask_for_channel: bool = False,
+    files: Sequence[tuple[str, str]] = (),
 ) -> View:
-    """What to draft, the details, and optional audience, tone and length."""
+    """What to draft, the details, and optional audience, tone and length; `files` (id,
+    name) are listed at the top and drafted from (their ids ride in the metadata)."""
     kinds = [
         {
             "text": _text(kind.name.capitalize()),
@@ -110,7 +115,11 @@ def draft_form(
     ]
     if ask_for_channel:
         blocks.append(_channel_input(wording.FORM_WHERE, optional=True))
-    meta = {"channel_id": channel_id, "response_url": response_url}
+    meta: dict[str, Any] = {"channel_id": channel_id, "response_url": response_url}
+    if files:
+        names = ", ".join(display_name(name) for _, name in files)
+        blocks.insert(0, context(wording.FORM_FILES.format(names=names)))
+        meta["file_ids"] = [file_id for file_id, _ in files]
     return _modal(FORM_CALLBACK, wording.FORM_TITLE, wording.FORM_SUBMIT, meta, blocks)
 
 

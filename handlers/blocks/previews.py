@@ -9,30 +9,35 @@ from bot.llm import DEADLINE_STOP_REASON
 from bot.prompts import PromptKind, PromptLibrary
 from bot.refinements import REFINEMENTS, TONES
 from bot.slack_ids import PLAIN_INPUT_LIMIT, SECTION_LIMIT
+from bot.style_check import AvoidRule, StyleHit, check_style
 from handlers.blocks.message import Block, Outgoing, context, notice, section
-from handlers.blocks.text import safe_draft, split_markdown
+from handlers.blocks.text import escape, safe_draft, split_markdown
 
 ACTIONS_BLOCK_ID = "draft_actions"
 
 
-def draft_preview(draft: Draft, notes: tuple[Block, ...] = ()) -> Outgoing:
-    """The draft with its notes and buttons; refusals and empty drafts as plain notices."""
+def draft_preview(
+    draft: Draft, notes: tuple[Block, ...] = (), avoid: tuple[AvoidRule, ...] = ()
+) -> Outgoing:
+    """The draft with its notes and buttons; refusals and empty drafts as plain notices.
+    `avoid`: the words the style avoids; any found are flagged, with a Fix style button."""
     if draft.refused:
         return notice(wording.REFUSED)
     if not draft.text:
         return notice(wording.EMPTY_DRAFT)
     kind = draft.request.kind
+    hits = check_style(draft.text, avoid)
     return Outgoing(
         text="",
         body=safe_draft(draft.text, typed=draft.request.text),
-        blocks=(*notes, *_draft_notes(draft)),
-        actions=preview_actions(draft) if draft.draft_id else None,
+        blocks=(*notes, *style_notes(hits), *_draft_notes(draft)),
+        actions=preview_actions(draft, fix_style=bool(hits)) if draft.draft_id else None,
         file_name=f"{kind.name}-draft.md",
         file_title=f"Your {kind.name} draft",
     )
 
 
-def preview_actions(draft: Draft) -> Block:
+def preview_actions(draft: Draft, *, fix_style: bool = False) -> Block:
     """The buttons under a private preview. Values carry only the draft id."""
     draft_id = draft.draft_id or ""
 
@@ -50,6 +55,8 @@ def preview_actions(draft: Draft) -> Block:
     elements = [button("post", wording.LABEL_POST, "primary")]
     if draft.truncated:
         elements.append(button("continue", REFINEMENTS["continue"].label))
+    if fix_style:
+        elements.append(button("fix_style", REFINEMENTS["fix_style"].label))
     elements += [
         button(name, REFINEMENTS[name].label) for name in ("regenerate", "shorter", "longer")
     ]
@@ -91,6 +98,17 @@ def with_warning(out: Outgoing, text: str) -> Outgoing:
     return out.with_blocks(section(f":warning: {text}"))
 
 
+def style_notes(hits: tuple[StyleHit, ...]) -> list[Block]:
+    """One line per style (company, house) naming what the draft contains."""
+    lines: list[Block] = []
+    for source, style in (("company", wording.STYLE_COMPANY), ("house", wording.STYLE_HOUSE)):
+        found = [f"'{escape(hit.found)}'" for hit in hits if hit.rule.source == source]
+        if found:
+            words = found[0] if len(found) == 1 else f"{', '.join(found[:-1])} and {found[-1]}"
+            lines.append(section(wording.STYLE_FLAG.format(words=words, style=style)))
+    return lines
+
+
 def _draft_notes(draft: Draft) -> list[Block]:
     blocks: list[Block] = []
     kind = draft.request.kind
@@ -108,6 +126,11 @@ def _draft_notes(draft: Draft) -> list[Block]:
 
 def transcript_note(recent: int, total: int, left_out: int) -> Block:
     return context(wording.TRANSCRIPT_TRIMMED.format(recent=recent, total=total, left_out=left_out))
+
+
+def file_note(text: str) -> Block:
+    """A file cut short or not read; the names in it are already free of markup."""
+    return context(f":page_facing_up: {text}")
 
 
 def budget_notice(status: BudgetStatus) -> Block:

@@ -15,7 +15,7 @@ def usage_text(status: BudgetStatus) -> str:
     lines = [
         wording.USAGE_SUMMARY.format(
             month=status.month.start.strftime("%B %Y"),
-            drafts=f"{status.drafts:,}",
+            drafts=wording.counted(status.drafts, "draft", "drafts"),
             spent=status.spent.display(),
         )
     ]

@@ -18,6 +18,7 @@ from handlers.blocks.links import (
     FENCE_CLOSES,
     FENCE_OPENS,
     WORD_JOINER,
+    defused,
     honest,
     honest_code,
     typed_mentions,
@@ -80,13 +81,20 @@ class MentionSafeText:
         self.raw = ""  # everything fed
         self.released = 0  # how much of `raw` has been made safe and returned
         self.in_code = False  # inside a code block at `released`
+        # Once a `[label` was released unfinished, a later `](url)` must not complete it.
+        self.label_released = False
 
     def feed(self, piece: str) -> str:
         self.raw += piece
+        if self.label_released:  # only the part not released yet (a `](` may span two pieces)
+            tail = self.raw[self.released :].replace("](", f"]{WORD_JOINER}(")
+            self.raw = self.raw[: self.released] + tail
         cut = unfinished_from(self.raw, self.released, in_code=self.in_code)
         if cut is not None and len(self.raw) - cut >= _HOLD_AT_MOST:  # waited long enough
+            self.label_released = self.label_released or self.raw[cut] in "[!"
             cut = unfinished_token_from(self.raw, self.released)
         if cut is None or len(self.raw) - cut >= _HOLD_AT_MOST:
+            self.raw = defused(self.raw, self.released)  # never released raw
             cut = len(self.raw)
         return self._release(cut)
 

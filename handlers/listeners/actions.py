@@ -15,7 +15,7 @@ from handlers.blocks import modals
 from handlers.blocks.text import safe_draft
 from handlers.flows import Flows
 
-_REFINE_ACTIONS = re.compile(r"^draft_(regenerate|shorter|longer|continue)$")
+_REFINE_ACTIONS = re.compile(r"^draft_(regenerate|shorter|longer|continue|fix_style)$")
 
 
 def register(app: AsyncApp, command: str) -> None:

@@ -13,6 +13,8 @@ from handlers.blocks import modals
 from handlers.blocks.home import OPEN_FORM_ACTION, home_view
 from handlers.flows import Flows
 
+HOME_ADMIN_CHANGES = 5  # the newest admin changes an admin sees on the Home tab
+
 
 def register(app: AsyncApp, command: str) -> None:
     app.event("app_home_opened")(on_home_opened)
@@ -24,8 +26,11 @@ async def on_home_opened(event: dict[str, Any], client: AsyncWebClient, flows: F
         return
     user_id = event["user"]
     status = await off_loop(flows.services.budgets.status, user_id)
+    changes = None
+    if await flows.people.is_admin(user_id):  # admins see what admins changed
+        changes = await off_loop(flows.services.store.admin_changes, HOME_ADMIN_CHANGES)
     await client.views_publish(
-        user_id=user_id, view=home_view(flows.library, flows.command, status)
+        user_id=user_id, view=home_view(flows.library, flows.command, status, changes)
     )
 
 

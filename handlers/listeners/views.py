@@ -9,9 +9,10 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot import wording
 from bot.drafting import DraftRequest
-from handlers.blocks import modals
+from handlers.blocks import modals, previews
+from handlers.blocks.message import notice
 from handlers.blocks.text import plain
-from handlers.flows import Flows
+from handlers.flows import Flows, file_stub
 
 
 def register(app: AsyncApp, command: str) -> None:
@@ -41,6 +42,11 @@ async def on_form(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], flo
         channel_id=channel or meta.get("channel_id"),
     )
     reply = flows.private_reply(meta.get("response_url"), user["id"])
+    if meta.get("file_ids"):  # from "Draft from this file…"
+        await reply.update(notice(previews.working_text(kind)))
+        stubs = [file_stub(str(file_id)) for file_id in meta["file_ids"]]
+        await flows.draft_from_files(request, stubs, reply)
+        return
     await flows.draft(request, reply, announce=bool(meta.get("response_url")))
 
 

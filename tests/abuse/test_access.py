@@ -274,3 +274,15 @@ async def test_a_private_channel_the_bot_is_not_in_asks_for_an_invitation_not_me
     # is told to invite Draftbot, and nothing is posted.
     assert note["text"] == wording.CANNOT_POST_NOT_IN_CHANNEL.format(channel="G0HIDDEN")
     assert fake_slack.calls_to("chat.postMessage") == []
+
+
+async def test_slack_unreachable_during_the_access_check_is_said_not_silence(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    seed_thread(fake_slack, channel=PUBLIC)
+    fake_slack.channel_members[PUBLIC] = {"U0PRIYA"}
+    fake_slack.drop_connection("conversations.info", times=5)  # the connection keeps dropping
+    fake_slack.drop_connection("conversations.members", times=5)
+    [said] = await summarize(bot, PUBLIC, "U0TOM")
+    assert said["text"] == wording.SLACK_UNREACHABLE
+    assert fake_anthropic.message_requests() == []

@@ -74,6 +74,23 @@ def test_cli_csv_keeps_formula_names_as_text(cli_env: dict, fake_slack: FakeSlac
     assert_no_live_formulas(result.stdout)
 
 
+def test_negative_savings_stay_numbers_a_spreadsheet_can_sum(cli_env: dict) -> None:
+    from tests.test_reports import usage
+
+    store = Store(db_path(cli_env))
+    store.record_usage(usage("U0NEW", "email", _today(), cache_write=50_000))  # writes only
+    store.close()
+    result = run(["report", "--format", "csv"], cli_env)
+    [row] = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert row["savings_usd"].startswith("-") and float(row["savings_usd"]) < 0
+
+
+def _today() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
 def test_cli_csv_from_cached_names_without_slack(cli_env: dict, fake_slack: FakeSlack) -> None:
     store = Store(db_path(cli_env))
     seed(store, fake_slack)

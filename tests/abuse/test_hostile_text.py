@@ -364,6 +364,9 @@ async def test_a_refinement_that_reads_the_thread_again_quotes_it_the_same_way(
             "[Click](HTTPS://Evil.Example:8080/x)",
             "[Click (evil.example)](HTTPS://Evil.Example:8080/x)",
         ),
+        # Browsers read "\\" as "/": the host Python sees (paypal.com) is not where it goes.
+        ("<https://evil.example\\@paypal.com|paypal.com>", "paypal.com"),
+        ("[paypal.com](https://evil.example\\@paypal.com)", "paypal.com"),
         # Honest links and placeholders are left alone.
         (
             "[www.acme.example](https://acme.example) [Your name] (optional)",
@@ -384,3 +387,22 @@ def test_what_a_draft_shows_for_each_trick(draft: str, shown: str) -> None:
         stream = MentionSafeText()
         pieces = [stream.feed(draft[i : i + size]) for i in range(0, len(draft), size)]
         assert "".join(pieces) + stream.flush() == shown
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "<!channel|" + "a" * 400 + ">",
+        "<@U0BOSS|" + "b" * 400 + ">",
+        "<https://evil.example|paypal.com" + "c" * 400 + ">",
+        "[paypal.com" + "d" * 400 + "](https://evil.example)",
+    ],
+)
+def test_a_token_held_back_too_long_is_never_streamed_live(draft: str) -> None:
+    from handlers.blocks.text import MentionSafeText
+
+    stream = MentionSafeText()
+    streamed = "".join(stream.feed(draft[i : i + 10]) for i in range(0, len(draft), 10))
+    streamed += stream.flush()
+    assert not re.search(r"<[!@]", streamed), streamed[:40]
+    assert "](https://evil.example)" not in streamed and "<https://" not in streamed

@@ -171,3 +171,25 @@ async def test_a_budget_the_database_cannot_store_is_answered_not_silence(
             store.db.execute("pragma query_only = 0")  # type: ignore[attr-defined]
     assert posted["text"] == wording.DATABASE_BUSY
     assert store.budget_override("U0ALEX") is None
+
+
+async def test_a_channel_post_answered_500_is_never_repeated(
+    bot: RunningBot, fake_slack: FakeSlack
+) -> None:
+    """Slack may have posted before it answered 500: a second try would show the draft twice
+    in the channel, in the person's name. (A DM fallback that meets a 500 tries again:
+    tests/abuse/test_fault_mix.py.)"""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.services import build_slack_client
+
+    client = build_slack_client(bot.services.settings)
+    assert client is not None
+    fake_slack.fail("chat.postMessage", "internal_error", status=500, times=3)
+    with pytest.raises(SlackApiError):
+        await client.chat_postMessage(channel="C0TEAM", text="Posted draft")
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1, "a post is never repeated"
+    fake_slack.add_user("U0001", "someone")
+    fake_slack.fail("users.info", "internal_error", status=500)  # a read is retried
+    await client.users_info(user="U0001")
+    assert len(fake_slack.calls_to("users.info")) == 2

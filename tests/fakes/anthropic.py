@@ -14,6 +14,9 @@ Deterministic rules (tests rely on them):
   text block (a string ``system`` or string message ``content`` is one text block) and, for any
   other block or a tool definition, its canonical JSON without ``cache_control``. The input
   total is the sum over tools, system and messages; there is no per-message overhead.
+  ``image`` and ``document`` blocks are checked and counted as the real API does
+  (``tests/fakes/anthropic_media.py``: pixels / 750 for an image, text and an image a page
+  for a PDF); a body over 32 MB is a 413.
   Output tokens are ``ceil(len(text) / 4)`` of the reply text.
 * Prompt caching: the prefix order is tools → system → messages. Every block carrying
   ``cache_control`` is a breakpoint (a top-level ``cache_control`` marks the last block). The
@@ -60,6 +63,8 @@ from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.anthropic_media import MEDIA_TYPES, MediaError, media_tokens
 
 __all__ = ["BilledRequest", "FakeAnthropic", "RecordedRequest", "Reply", "count_tokens"]
 
@@ -149,6 +154,7 @@ REASONS: dict[int, str] = {529: "Overloaded"}
 TTL_SECONDS: dict[str, float] = {"5m": 300.0, "1h": 3600.0}
 LOOKBACK_BLOCKS = 20
 MAX_BREAKPOINTS = 4
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
 
 RATE_LIMITS: dict[str, int] = {
     "requests": 4_000,
@@ -300,7 +306,13 @@ def _flatten(body: dict[str, Any]) -> list[_Block]:
     def add(place: dict[str, Any], block: dict[str, Any], where: str) -> None:
         identity = _canonical({**place, "block": _strip_cache_control(block)})
         control = _cache_control_of(block.get("cache_control"), where)
-        flat.append(_Block(identity=identity, tokens=_block_tokens(block), cache_control=control))
+        tokens = _block_tokens(block)
+        if place["section"] == "messages" and block.get("type") in MEDIA_TYPES:
+            try:
+                tokens = media_tokens(block, where)
+            except MediaError as error:
+                raise _bad_request(str(error)) from None
+        flat.append(_Block(identity=identity, tokens=tokens, cache_control=control))
 
     tools = body.get("tools")
     if tools is not None:
@@ -712,6 +724,8 @@ class FakeAnthropic:
                 else:
                     parse_error = True
         self._record(request, body)
+        if len(raw) > MAX_REQUEST_BYTES:
+            return self._error(413, "request_too_large")
 
         auth_problem = self._authenticated(request)
         if auth_problem is not None:

@@ -186,6 +186,8 @@ class FakeSlack:
             self._channels: dict[str, dict[str, Any]] = {}
             self._messages: dict[str, list[dict[str, Any]]] = {}
             self._files: dict[str, dict[str, Any]] = {}
+            self._shared: dict[str, tuple[dict[str, Any], bytes]] = {}  # people's files
+            self._downloads: list[tuple[str, bool]] = []  # (file id, served the bytes)
             self._views: dict[str, dict[str, Any]] = {}
             self._home_views: dict[str, str] = {}
             self._streams: dict[str, dict[str, Any]] = {}
@@ -266,6 +268,7 @@ class FakeSlack:
         app.router.add_post("/response/{rid}", self._handle_response_url)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
         app.router.add_get("/socket", self._handle_socket)
+        app.router.add_get("/files-pri/{key}/download/{name}", self._handle_file_download)
         self._add_routes(app)
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
@@ -477,6 +480,51 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[SlackCall]:
         with self._lock:
             return [c for c in self._calls if c.method == method]
+
+    def add_file(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        mimetype: str = "application/octet-stream",
+        filetype: str | None = None,
+        user: str = "U0001",
+        is_external: bool = False,
+        external_url: str = "https://drive.example.com/file/123",
+        size: int | None = None,
+    ) -> dict[str, Any]:
+        """A file someone shared: the object Slack puts in a message's ``files`` (and
+        answers for ``files.info``). ``url_private_download`` serves ``content`` to the bot
+        token with ``files:read``; anything else gets Slack's HTML login page with a 200.
+        ``size`` overrides the size Slack reports (to test checks made before downloading)."""
+        with self._lock:
+            file_id = self._next_id("F")
+            if is_external:
+                url = external_url
+            else:
+                url = f"{self.base_url}files-pri/T0001-{file_id}/download/{name}"
+            obj = {
+                "id": file_id,
+                "created": int(time.time()),
+                "name": name,
+                "title": name,
+                "mimetype": mimetype,
+                "filetype": filetype or name.rsplit(".", 1)[-1].lower(),
+                "user": user,
+                "size": len(content) if size is None else size,
+                "is_external": is_external,
+                "external_type": "gdrive" if is_external else "",
+                "url_private": url,
+                "url_private_download": url,
+            }
+            self._shared[file_id] = (obj, content)
+            return dict(obj)
+
+    @property
+    def file_downloads(self) -> list[tuple[str, bool]]:
+        """GETs of shared files' URLs: (file id, whether the bytes were served)."""
+        with self._lock:
+            return list(self._downloads)
 
     @property
     def uploads(self) -> list[dict[str, Any]]:
@@ -862,6 +910,27 @@ class FakeSlack:
                 self._sockets.remove(ws)
         return ws
 
+    async def _handle_file_download(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["key"].rsplit("-", 1)[-1]
+        token = _bearer(request.headers.get("authorization"))
+        with self._lock:
+            shared = self._shared.get(file_id)
+            allowed = token == self.bot_token and (
+                "files:read" in self._scopes or not self.enforce_scopes
+            )
+            self._downloads.append((file_id, bool(shared and allowed)))
+        if shared is None:
+            return web.Response(status=404, text="Not Found", content_type="text/plain")
+        if not allowed:  # as Slack: a 200 with the sign-in page, not a 401
+            page = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body>"
+            return web.Response(text=page, content_type="text/html")
+        obj, content = shared
+        return web.Response(
+            body=content,
+            content_type=obj["mimetype"],
+            headers={"Content-Disposition": f'attachment; filename="{obj["name"]}"'},
+        )
+
     async def _handle_upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
         if request.content_type.startswith("multipart/"):
@@ -1049,6 +1118,8 @@ class FakeSlack:
             return ["usergroups:read"]
         if method == "users.lookupByEmail":
             return ["users:read.email"]
+        if method == "files.info":
+            return ["files:read"]
         if method.startswith("files."):
             return ["files:write"]
         if method == "conversations.open":
@@ -1513,6 +1584,12 @@ class FakeSlack:
         return self._paginate(self._history_window(thread, args), args, default_limit=1000)
 
     # files ---------------------------------------------------------------
+
+    def _api_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        shared = self._shared.get(str(args.get("file") or ""))
+        if shared is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": dict(shared[0]), "comments": [], "response_metadata": {}}
 
     def _api_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         filename = args.get("filename")
