@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from bot.budgets import Budgets
-from bot.cli_common import or_exit, settings_or_exit
+from bot.cli_common import fail, or_exit, settings_or_exit
 from bot.cli_people import shown_names
 from bot.config import Settings
 from bot.pricing import Cost, load_price_table, parse_usd, usd_bounds
@@ -138,6 +138,9 @@ def _member(settings: Settings, person: str) -> str:
     """PERSON's member id; a usage error naming the problem when it is nobody."""
     import asyncio
 
+    from aiohttp import ClientError
+    from slack_sdk.errors import SlackApiError
+
     from bot.services import build_slack_client
     from handlers.member_lookup import NotAMember, find_member
 
@@ -145,3 +148,6 @@ def _member(settings: Settings, person: str) -> str:
         return asyncio.run(find_member(build_slack_client(settings), person))
     except NotAMember as error:
         raise click.UsageError(str(error)) from error
+    except (SlackApiError, ClientError, TimeoutError) as error:
+        reason = error.response.get("error") if isinstance(error, SlackApiError) else "no answer"
+        fail(f"Slack could not look up {person} ({reason}). Use the member ID instead.")

@@ -202,6 +202,7 @@ def summary_text(by_user: Report) -> str:
     """Plain-text fallback for notifications."""
     total = by_user.total
     return (
-        f"Draftbot usage report, {by_user.period.label}: {total.requests:,} drafts, "
+        f"Draftbot usage report, {by_user.period.label}: "
+        f"{wording.counted(total.requests, 'draft', 'drafts')}, "
         f"{Cost.from_nano_usd(total.cost_nano_usd).display()}"
     )

@@ -6,6 +6,7 @@ later, exactly once; attempts cut off after reaching the model get rows of their
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Protocol
 
@@ -47,7 +48,8 @@ class UsageRows:
         try:
             usage_id = await write_off_loop(self.store.record_usage, record)
         except Exception as error:
-            self.journal.keep(record, error)
+            # Its fsync waits on the disk, which may be the one in trouble: not on the loop.
+            await asyncio.to_thread(self.journal.keep, record, error)
             return 0
         if not self.journal.pending:
             self.journal.database_ok()

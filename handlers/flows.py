@@ -8,6 +8,7 @@ anything else is logged and shown as the plain "something went wrong" (`failure_
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, replace
 from typing import Any
@@ -191,8 +192,10 @@ class Flows:
                     stored, action, on_queued=on_queued, material=material, files=files
                 )
             except BaseException as error:
-                # Never leave the draft stuck as "working".
-                await write_off_loop(sessions.release, draft_id)
+                # Never leave the draft stuck as "working" (if the database refuses that too,
+                # the stuck-draft takeover frees it later; the person still hears why).
+                with contextlib.suppress(Exception):
+                    await write_off_loop(sessions.release, draft_id)
                 if not isinstance(error, Exception):
                     raise
                 problem = self.failure_message(error, f"refining draft {draft_id}")

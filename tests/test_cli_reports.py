@@ -247,3 +247,13 @@ def test_post_to_a_channel_name_is_refused_before_anything_is_sent(
     assert result.exit_code == 2
     assert "--post-to needs a channel ID such as C0123ABCD, not 'general'" in result.output
     assert fake_slack.calls_to("chat.postMessage") == [] and fake_slack.uploads == []
+
+
+def test_a_budget_lookup_slack_refuses_is_a_sentence(
+    report_env: dict, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail("users.list", "invalid_auth")
+    result = CliRunner().invoke(cli, ["budget", "set", "@alex", "5"], env=report_env)
+    assert result.exit_code == 2
+    assert "Slack could not look up @alex (invalid_auth)" in result.output
+    assert "Traceback" not in result.output

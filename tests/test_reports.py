@@ -254,3 +254,6 @@ def test_slack_summary_counts_one_person_and_one_draft_in_the_singular(store: St
     by_user = build_report(store, PRICES, period, "user")
     text = json.dumps(summary_blocks(by_user, build_report(store, PRICES, period, "kind")))
     assert "*1 draft* by *1 person*" in text and "(1 draft)" in text
+    from bot.report_formats import summary_text
+
+    assert ": 1 draft, $" in summary_text(by_user)

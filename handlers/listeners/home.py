@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -13,6 +14,7 @@ from handlers.blocks import modals
 from handlers.blocks.home import OPEN_FORM_ACTION, home_view
 from handlers.flows import Flows
 
+log = logging.getLogger(__name__)
 HOME_ADMIN_CHANGES = 5  # the newest admin changes an admin sees on the Home tab
 
 
@@ -28,7 +30,10 @@ async def on_home_opened(event: dict[str, Any], client: AsyncWebClient, flows: F
     status = await off_loop(flows.services.budgets.status, user_id)
     changes = None
     if await flows.people.is_admin(user_id):  # admins see what admins changed
-        changes = await off_loop(flows.services.store.admin_changes, HOME_ADMIN_CHANGES)
+        try:
+            changes = await off_loop(flows.services.store.admin_changes, HOME_ADMIN_CHANGES)
+        except Exception as error:  # the rest of the tab is worth showing all the same
+            log.warning("could not read admin changes for the Home tab: %s", type(error).__name__)
     await client.views_publish(
         user_id=user_id, view=home_view(flows.library, flows.command, status, changes)
     )
