@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from dotenv import load_dotenv
 
+from bot.access import AccessRules, parse_access
 from bot.errors import SetupError
 from bot.pricing import parse_usd, usd_bounds
 from bot.slack_ids import CHANNEL_ID, USER_ID
@@ -106,6 +107,9 @@ class Settings:
     journal_path: Path | None = None  # None: usage rows the database refuses are kept in memory
     database_outage_seconds: float = 300.0
     port_is_set: bool = False  # PORT given: Socket Mode answers GET /healthz on it too
+    # Who may use Draftbot, and where: DRAFTBOT_ALLOWED_USERS, DRAFTBOT_ALLOWED_CHANNELS,
+    # DRAFTBOT_BLOCKED_CHANNELS, DRAFTBOT_DMS, DRAFTBOT_GUESTS (parsed in bot/access.py).
+    access: AccessRules = field(default_factory=AccessRules)
 
     @property
     def socket_mode(self) -> bool:
@@ -290,6 +294,8 @@ def load_settings(
             f"not {outage_text!r}."
         )
 
+    access = parse_access(env, problems)
+
     log_format = (env.get("LOG_FORMAT") or "text").lower()
     if log_format not in ("text", "json"):
         problems.append(f"LOG_FORMAT must be text or json, not {log_format!r}.")
@@ -324,6 +330,7 @@ def load_settings(
         journal_path=journal_path,
         database_outage_seconds=outage,
         port_is_set=bool(env.get("PORT")),
+        access=access,
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot import wording
 from bot.pricing import Cost
-from bot.reports import Report, ReportRow
+from bot.reports import REFUSED_FIELDS, Report, ReportRow
 from bot.tables import Column, render_table
 
 JSON_SCHEMA = "draftbot.report/1"
@@ -36,6 +36,8 @@ CSV_COLUMNS = (
     "latency_p95_ms",
     "ttft_p50_ms",
     "ttft_p95_ms",
+    "refused",  # requests refused before any model call (who may use Draftbot), by reason:
+    *REFUSED_FIELDS.values(),
 )
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -62,6 +64,8 @@ def row_values(row: ReportRow) -> dict[str, Any]:
         "latency_p95_ms": row.latency_p95_ms,
         "ttft_p50_ms": row.ttft_p50_ms,
         "ttft_p95_ms": row.ttft_p95_ms,
+        "refused": row.refused,
+        **{name: getattr(row, name) for name in REFUSED_FIELDS.values()},
     }
 
 
@@ -121,6 +125,7 @@ TABLE_COLUMNS = (
     Column("", numeric=False),  # the grouping's heading
     Column("Drafts"),
     Column("Failed"),
+    Column("Refused", wide_only=True),  # the default view has the note below the table
     Column("Cut off", wide_only=True),
     Column("Input", wide_only=True),
     Column("Output", wide_only=True),
@@ -155,8 +160,15 @@ def to_table(report: Report, wide: bool = False, width: int | None = None) -> st
             f"\n* {report.total.unpriced_requests} request(s) used a model with no price in "
             "the price table: their cost is unknown and not included above."
         )
+    if report.total.refused:
+        reasons = ", ".join(
+            f"{count:,} {wording.REFUSAL_LABELS[reason]}"
+            for reason, count in report.total.refused_by_reason().items()
+            if count
+        )
+        notes.append("\n" + wording.REPORT_REFUSED.format(reasons=reasons))
     if not wide:
-        notes.append("\nMore columns (tokens, cut off, first token): --wide.")
+        notes.append("\nMore columns (tokens, cut off, refused, first token): --wide.")
     return "\n".join(notes) + "\n"
 
 
@@ -166,6 +178,7 @@ def _table_line(row: ReportRow) -> list[str]:
         row.label if row.label == row.key or row.key == "total" else f"{row.label} ({row.key})",
         f"{row.requests:,}",
         f"{row.failed:,}",
+        f"{row.refused:,}",
         f"{row.truncated:,}",
         f"{row.input_tokens:,}",
         f"{row.output_tokens:,}",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, TypedDict, TypeVar, get_args
 
+from bot.access import REFUSAL_REASONS
 from bot.pricing import Cost, PriceTable
 from bot.storage import Storage
 from bot.storage.records import GroupBy, IntArray
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
 
 PERIOD_NAMES = ("this-month", "last-month", "last-7-days", "today")
 GROUPINGS: tuple[str, ...] = get_args(GroupBy)
+# The report's field for each reason a request was refused (`bot.access.RefusalReason`).
+REFUSED_FIELDS: dict[str, str] = {
+    reason: "refused_" + reason.replace(" ", "_") for reason in REFUSAL_REASONS
+}
 T = TypeVar("T")
 
 
@@ -139,6 +144,12 @@ class ReportRow:
     cost_nano_usd: int = 0
     savings_nano_usd: int = 0
     unpriced_requests: int = 0  # requests whose model has no price: their cost is unknown
+    # Requests refused before any model call (who may use Draftbot), by reason; not drafts.
+    refused_not_allowed: int = 0
+    refused_channel: int = 0
+    refused_dms: int = 0
+    refused_guest: int = 0
+    refused_unchecked: int = 0
     latency_p50_ms: int | None = None
     latency_p95_ms: int | None = None
     ttft_p50_ms: int | None = None
@@ -147,6 +158,13 @@ class ReportRow:
     @property
     def cost(self) -> Cost:
         return Cost.from_nano_usd(self.cost_nano_usd)
+
+    @property
+    def refused(self) -> int:
+        return sum(getattr(self, name) for name in REFUSED_FIELDS.values())
+
+    def refused_by_reason(self) -> dict[str, int]:
+        return {reason: getattr(self, name) for reason, name in REFUSED_FIELDS.items()}
 
     @property
     def savings(self) -> Cost:
@@ -206,6 +224,13 @@ def build_report(
         group["cost_nano_usd"] += row["cost_nano_usd"] or 0
         group["savings_nano_usd"] += savings.nano_usd if savings else 0
         group["unpriced_requests"] += row["unpriced_requests"] or 0
+
+    # Refused requests are in `usage_daily` as failed requests: count them as refusals.
+    for key, reason, count in store.refusals(start, end, group_by):
+        group = sums[key]
+        group["requests"] -= count
+        group["failed"] -= count
+        group[REFUSED_FIELDS.get(reason, "refused_not_allowed")] += count
 
     timings = pending_timings.result()
     names = names or {}

@@ -98,6 +98,34 @@ SETTINGS: tuple[Setting, ...] = (
         "count too)", "empty", "U012AB3CD,U045EF6GH",
     ),
     Setting(
+        "DRAFTBOT_ALLOWED_USERS", "Draftbot",
+        "who may use Draftbot: member IDs (`U…`) and user-group IDs (`S…`, their members; "
+        "needs the `usergroups:read` scope), comma-separated; everyone else is told to ask "
+        "the admins ([who may use Draftbot](#who-may-use-draftbot))",
+        "unset: everyone", "U012AB3CD,S0123ABCD", "unset: everyone",
+    ),
+    Setting(
+        "DRAFTBOT_ALLOWED_CHANNELS", "Draftbot",
+        "channel IDs (`C…`, `G…`) where Draftbot may be used; direct messages follow "
+        "`DRAFTBOT_DMS`", "unset: every channel", "C0123ABCD,C0456EFGH",
+        "unset: every channel",
+    ),
+    Setting(
+        "DRAFTBOT_BLOCKED_CHANNELS", "Draftbot",
+        "channel IDs where Draftbot may not be used (wins over `DRAFTBOT_ALLOWED_CHANNELS`)",
+        "unset: none", "C0789IJKL",
+    ),
+    Setting(
+        "DRAFTBOT_DMS", "Draftbot",
+        "`on` or `off`: Draftbot in direct messages (the Messages tab, `/draft` in a DM)",
+        "`on`", "on", "on or off",
+    ),
+    Setting(
+        "DRAFTBOT_GUESTS", "Draftbot",
+        "`on` or `off`: guests and Slack Connect members of other organisations may use "
+        "Draftbot", "`off`", "off", "on or off",
+    ),
+    Setting(
         "DRAFTBOT_USER_MONTHLY_BUDGET_USD", "Draftbot",
         "default monthly budget per person in US dollars, e.g. `25`", "unset: no limit", "25",
         "unset: no limit",

@@ -40,6 +40,7 @@ TOKEN_REFUSED_ERRORS = frozenset(
 
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
+USER_GROUP_ID = re.compile(r"S[A-Z0-9]{2,}")  # user groups (usergroups.users.list)
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 CHANNEL_MENTION = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>")
 # `<@U123>` or a bare `U123`, as typed after `/draft budget`.

@@ -13,10 +13,12 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.logger import messages as bolt_messages
 
 from bot import wording
+from bot.doctor.access import user_group_problems
 from bot.logs import quiet_logger
 from bot.retention import PURGE_INTERVAL_SECONDS, PurgeTimer, purge
 from bot.services import Services
 from handlers import listeners
+from handlers.access import Access, CheckedFlows
 from handlers.authorization import (
     SharedAuthorization,
     SharedAuthorize,
@@ -24,7 +26,6 @@ from handlers.authorization import (
     check_at_start,
 )
 from handlers.bolt_requests import events_handler
-from handlers.flows import Flows
 from handlers.http_guard import RequestGuard
 from handlers.people import People
 
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+START_CHECK_SECONDS = 10.0  # the user groups' check before serving
 JOURNAL_RETRY_SECONDS = 5.0  # how often kept usage rows are offered to the database again
 
 
@@ -91,15 +93,22 @@ def build_slack_app(services: Services, identity: SlackIdentity | None = None) -
         process_before_response=False,  # ack answers Slack at once; the listener continues
     )
     people = People(services.store, client, services.settings.admin_user_ids)
-    flows = Flows(services, people, client)
+    known = identity  # the workspace Draftbot is in, for who is from another organisation
+    access = Access(services, people, client, home_team=lambda: _team(known))
+    flows = CheckedFlows(services, people, client, access)
 
     async def provide_flows(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
         context["flows"] = flows  # listeners take it as an argument named `flows`
+        context["access"] = access  # and this one as `access` (handlers/access.py)
         await next()
 
     app.middleware(provide_flows)
     listeners.register(app, services.settings.command)
     return app
+
+
+def _team(identity: SlackIdentity) -> str | None:
+    return identity.known.team_id if identity.known else None
 
 
 def build_web_app(slack_app: AsyncApp, services: Services) -> web.Application:
@@ -147,6 +156,7 @@ async def serve(
     checked with Slack once, before serving."""
     identity = slack_identity(services)
     await check_at_start(identity)
+    await check_access_at_start(services)
     slack_app = build_slack_app(services, identity)
     if stop is None:
         stop = asyncio.Event()
@@ -167,6 +177,22 @@ async def serve(
         await services.replay_journal()  # a last try before exiting; the file keeps the rest
         await purging.stop()
         await services.aclose()
+
+
+async def check_access_at_start(services: Services) -> None:
+    """User groups in DRAFTBOT_ALLOWED_USERS that Slack won't list (a plan without user
+    groups, a missing scope): said in plain words, once; Draftbot starts regardless."""
+    client, rules = services.slack_client, services.settings.access
+    if client is None or not rules.allowed_groups:
+        return
+    try:
+        problems = await asyncio.wait_for(user_group_problems(client, rules), START_CHECK_SECONDS)
+    except Exception as error:  # Slack unreachable: each request will ask again
+        reason = type(error).__name__
+        log.warning("could not check the user groups in DRAFTBOT_ALLOWED_USERS: %s", reason)
+        return
+    for problem in problems:
+        log.warning(problem)
 
 
 async def replay_journal_forever(services: Services, every: float = JOURNAL_RETRY_SECONDS) -> None:

@@ -159,6 +159,10 @@ class People:
         locale = (response.get("user") or {}).get("locale")
         return str(locale) if locale else None
 
+    async def user_info(self, user_id: str) -> dict[str, Any] | None:
+        """users.info's user; {} when Slack has no such user, None when it could not answer."""
+        return await self._user_info(user_id)
+
     async def _user_info(self, user_id: str) -> dict[str, Any] | None:
         """The user, {} when Slack has no such user, None when Slack could not answer."""
         if self.client is None:
@@ -183,18 +187,23 @@ def shared_with_other_organisations(channel: Mapping[str, Any]) -> bool:
 
 
 def reads_only_own_conversations(user: Mapping[str, Any], channel: Mapping[str, Any]) -> bool:
-    """Guests, and people of another organisation, see only the conversations they are in:
-    `is_restricted` (multi-channel guest), `is_ultra_restricted` (single-channel guest),
-    `is_stranger`, or a `team_id` other than the channel's workspace (`context_team_id`)
-    that is not one of their Enterprise Grid workspaces either."""
+    """Guests, and people of another organisation, see only the conversations they are in
+    (`is_guest_or_outsider`, against the channel's workspace, `context_team_id`)."""
+    return is_guest_or_outsider(user, channel.get("context_team_id"))
+
+
+def is_guest_or_outsider(user: Mapping[str, Any], home_team: str | None) -> bool:
+    """A guest, or someone of another organisation: `is_restricted` (multi-channel guest),
+    `is_ultra_restricted` (single-channel guest), `is_stranger`, or a `team_id` other than
+    `home_team` that is not one of their Enterprise Grid workspaces either."""
     if user.get("is_restricted") or user.get("is_ultra_restricted") or user.get("is_stranger"):
         return True
-    home, team = channel.get("context_team_id"), user.get("team_id")
-    if not home or not team or team == home:
+    team = user.get("team_id")
+    if not home_team or not team or team == home_team:
         return False
     enterprise = user.get("enterprise_user")
     teams = enterprise.get("teams") if isinstance(enterprise, dict) else None
-    return not (isinstance(teams, list) and home in teams)
+    return not (isinstance(teams, list) and home_team in teams)
 
 
 def _best_name(row: dict[str, Any]) -> str:

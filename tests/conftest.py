@@ -96,6 +96,9 @@ def env(
         "DATABASE_URL": f"sqlite:///{tmp_path / 'draftbot.db'}",
         "DRAFTBOT_JOURNAL_PATH": str(tmp_path / "journal" / "usage-journal.jsonl"),
         "ADMIN_USER_IDS": "UADMIN1",
+        # The fake knows only the people a test adds, so guests are let in here (no
+        # users.info per request); tests/test_access_rules.py checks the default: refused.
+        "DRAFTBOT_GUESTS": "on",
         **extra,
     }
 

@@ -132,6 +132,8 @@ def test_serve_answers_health_checks_on_port(
             # A /draft over the WebSocket, drafted with the packaged prompts.
             assert fake_slack.wait_for_socket_connection(15.0)
             fake_anthropic.default = Reply(text="Hi Alex, shall we meet on Monday?")
+            # A full member: by default Draftbot refuses guests, and people Slack can't describe.
+            fake_slack.add_user("U0001", "alex", real_name="Alex Chen")
             response_url = fake_slack.new_response_url()
             fake_slack.send_socket_event(
                 "slash_commands",

@@ -272,6 +272,15 @@ class FromUsageLog:
     ) -> dict[str, tuple[IntArray, IntArray]]:
         return self.store.timings(start, end, group_by)
 
+    def refusals(self, start: str, end: str, group_by: GroupBy) -> list[tuple[str, str, int]]:
+        counts: Counter[tuple[str, str]] = Counter()
+        for row in query(self.url, "select * from usage where status = 'refused'"):
+            if start <= row["created_at"] < end:
+                day = row["created_at"][:10]
+                by = {"user": row["user_id"], "kind": row["kind"], "model": row["model"]}
+                counts[(by.get(group_by, day) or "", row["error"] or "")] += 1
+        return [(key, reason, count) for (key, reason), count in counts.items()]
+
 
 def assert_reports_match_the_usage_log(store: Storage, url: str) -> None:
     """Every period and grouping: the report (from usage_daily) equals one summed from usage."""
@@ -325,6 +334,11 @@ def test_rows_written_around_the_store_are_in_the_reports(
             usage("U0ADMIN", "general", "2026-11-12", model="claude-made-up-1"),
             usage("U0ALEX", "email", "2026-11-02", cache_read=4000, status="error"),
             usage("U0ADMIN", "email", "2026-10-20"),  # last month
+            replace(  # turned away before any model call (bot/access.py)
+                usage("U0KIM", "email", "2026-11-06", input_tokens=0, output_tokens=0),
+                status="refused",
+                error="guest",
+            ),
         ],
     )
     assert "U0ADMIN" in keys(store) and "U0ADMIN" in keys(store, PERIODS[1])

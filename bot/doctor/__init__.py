@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.config import Settings
+from bot.doctor.access import ACCESS_CHECK, access_checks
 from bot.doctor.caching import CACHING_CHECK, caching_check, min_cacheable_tokens
 from bot.doctor.connection import MODE_CHECK, connection_checks
 from bot.doctor.database import DATABASE_CHECK, database_checks
@@ -44,6 +45,7 @@ async def run_checks(environ: Mapping[str, str] | None = None) -> list[Check]:
     env: Mapping[str, str] = os.environ if environ is None else environ  # .env now loaded
     groups = await asyncio.gather(
         guard(TOKEN_CHECK, slack_token_checks(settings)),
+        guard(ACCESS_CHECK, access_checks(settings)),
         guard(MODE_CHECK, connection_checks(settings)),
         guard(KEY_CHECK, _anthropic_checks(settings, prompts_dir(settings, env))),
         guard(DATABASE_CHECK, asyncio.to_thread(database_checks, settings)),

@@ -26,6 +26,7 @@ SCOPE_PURPOSES = {
     "canvases:write": "opening long drafts as canvases",
     "im:write": "opening a direct message for files",
     "users:read": "names in reports and recognising workspace admins",
+    "usergroups:read": "user groups in DRAFTBOT_ALLOWED_USERS",
     "im:history": "messages people send to Draftbot directly",
     "channels:history": "reading threads in public channels",
     "groups:history": "reading threads in private channels",

@@ -52,6 +52,7 @@ _DAILY_SUMS = ", ".join(f"cast(sum({c}) as bigint) as {c}" for c in DAILY_SUM_CO
 _USER_SPEND = """
     select cast(coalesce(sum(cost_nano_usd), 0) as bigint), count(*) from usage
     where user_id = ? and created_at >= ? and created_at < ?
+        and coalesce(status, '') <> 'refused'
 """
 _PROBE_KEY = "draftbot-probe:"
 _BUDGET_OF = "select monthly_nano_usd from budgets where user_id = ?"
@@ -169,6 +170,16 @@ class SqlStore(ABC):
             str(group): (parse_ints(latencies), parse_ints(ttfts))
             for group, latencies, ttfts in self._run_alongside(query, [start, end]).rows
         }
+
+    def refusals(self, start: str, end: str, group_by: GroupBy) -> list[tuple[str, str, int]]:
+        """(group key, reason, count) of the requests refused in a period (status
+        "refused": no model call, the reason in `error`)."""
+        query = f"""
+            select {GROUP_COLUMNS[group_by]}, coalesce(error, ''), count(*) from usage
+            where status = 'refused' and created_at >= ? and created_at < ? group by 1, 2
+        """
+        rows = self._run(query, [start, end]).rows
+        return [(str(key), str(reason), int(count)) for key, reason, count in rows]
 
     def daily_costs(
         self, first_day: str, end_day: str, series: GroupBy

@@ -82,7 +82,7 @@ MIGRATION_TIMEOUT_MS = 600_000
 RETRIED_CALLS = frozenset(
     {
         "usage_rows", "usage_sums", "timings", "daily_costs", "user_spend_nano_usd", "people",
-        "budget_overrides", "budget_override", "get_draft", "check_writable",
+        "refusals", "budget_overrides", "budget_override", "get_draft", "check_writable",
         "save_person", "release",
     }
 )  # fmt: skip

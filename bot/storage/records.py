@@ -39,8 +39,8 @@ USAGE_COLUMNS: dict[str, type] = {
     "cost_usd": float,  # for reading; NULL when the model has no price
     "cost_nano_usd": int,  # exact cost in 1e-9 USD, for sums
     "stop_reason": str,
-    "status": str,  # ok / error
-    "error": str,  # error category and API error type, never text from the draft
+    "status": str,  # ok / error / refused (not allowed: no model call, nothing spent)
+    "error": str,  # error category and API error type, or why refused; never draft text
     "latency_ms": int,
     "ttft_ms": int,
     "request_id": str,  # Anthropic's request-id, to match their logs

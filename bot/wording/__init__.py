@@ -7,6 +7,7 @@ all of them are read as `wording.NAME`.
 
 from __future__ import annotations
 
+from bot.wording.access import *  # noqa: F403
 from bot.wording.canvases import *  # noqa: F403
 from bot.wording.files import *  # noqa: F403
 from bot.wording.labels import *  # noqa: F403

@@ -11,6 +11,7 @@ from bot import wording
 from bot.drafting import DraftRequest
 from bot.slack_ids import find_slack_link
 from handlers import admin
+from handlers.access import Access
 from handlers.blocks import modals, previews
 from handlers.blocks.message import layout
 from handlers.flows import Asker, Flows
@@ -20,7 +21,9 @@ def register(app: AsyncApp, command: str) -> None:
     app.command(command)(on_draft_command)
 
 
-async def on_draft_command(ack: AsyncAck, command: dict[str, Any], flows: Flows) -> None:
+async def on_draft_command(
+    ack: AsyncAck, command: dict[str, Any], flows: Flows, access: Access
+) -> None:
     text = command.get("text") or ""
     user_id = command["user_id"]
     reply = flows.private_reply(command.get("response_url"), user_id)
@@ -30,6 +33,12 @@ async def on_draft_command(ack: AsyncAck, command: dict[str, Any], flows: Flows)
         return
     if not text.strip():  # the form, for people who would rather not type commands
         await ack()
+        asked = DraftRequest(
+            flows.library.default_kind, "", user_id, "form", command.get("team_id"),
+            command.get("channel_id"),
+        )  # fmt: skip
+        if await access.turned_away(asked, reply):  # not a form they can't send
+            return
         form = modals.draft_form(
             flows.library,
             channel_id=command.get("channel_id"),

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import wording
 from bot.drafting import DraftRequest
 from bot.slack_ids import find_slack_link
+from handlers.access import Access
 from handlers.blocks import previews
 from handlers.flows import Asker, Flows
 from handlers.replies import DirectMessageReply, StreamReply
@@ -19,7 +20,9 @@ def register(app: AsyncApp, command: str) -> None:
     app.event("message")(on_message)
 
 
-async def on_message(event: dict[str, Any], client: AsyncWebClient, flows: Flows) -> None:
+async def on_message(
+    event: dict[str, Any], client: AsyncWebClient, flows: Flows, access: Access
+) -> None:
     if event.get("channel_type") != "im" or event.get("bot_id"):
         return
     if event.get("subtype") not in (None, "file_share"):
@@ -33,6 +36,9 @@ async def on_message(event: dict[str, Any], client: AsyncWebClient, flows: Flows
         return
     channel, ts, user_id = event["channel"], event["ts"], event["user"]
     answer = DirectMessageReply(client, user_id, channel=channel)
+    asked = DraftRequest(flows.library.default_kind, "", user_id, "dm", event.get("team"))
+    if await access.turned_away(asked, answer):  # before anything, "Drafting…" included
+        return
     if files:
         await _draft_from_files(event, text, files, client, flows)
         return

@@ -25,7 +25,8 @@ error (the connection closed without a response). People and channels come as th
 API describes them: guests (``add_user(guest="multi"|"single")``: ``is_restricted``,
 ``is_ultra_restricted``), members of other organisations (``team_id=``, ``stranger=``), and
 Slack Connect channels (``add_channel(shared_with=[team ids])``: ``is_shared``,
-``is_ext_shared``, ``shared_team_ids``).
+``is_ext_shared``, ``shared_team_ids``), and user groups (``add_usergroup``; a plan without
+them: ``usergroups_need_plan_upgrade``).
 Canvases: tests/fakes/slack_canvases.py (stored Markdown, access, ``fake.canvas_plan``).
 Methods it does not implement answer ``unknown_method``; serve them with
 ``fake.set_method_handler(method, handler)``.
@@ -184,6 +185,8 @@ class FakeSlack(CanvasesMixin):
             self._response_attempts: list[tuple[str, int, str]] = []
             self._response_failures: dict[str | None, list[_ResponseUrlFailure]] = {}
             self._users: dict[str, dict[str, Any]] = {}
+            self._usergroups: dict[str, list[str]] = {}
+            self.usergroups_need_plan_upgrade = False
             self._channels: dict[str, dict[str, Any]] = {}
             self._messages: dict[str, list[dict[str, Any]]] = {}
             self._files: dict[str, dict[str, Any]] = {}
@@ -391,6 +394,13 @@ class FakeSlack(CanvasesMixin):
         with self._lock:
             self._users[user_id] = user
         return _public_user(user, include_locale=False)
+
+    def add_usergroup(self, group_id: str, members: Iterable[str]) -> None:
+        """A user group (S…) for usergroups.users.list (scope usergroups:read). Set
+        ``usergroups_need_plan_upgrade = True`` for a plan without user groups: every call
+        then answers ``plan_upgrade_required``, as Slack does below the Standard plan."""
+        with self._lock:
+            self._usergroups[group_id] = list(members)
 
     def add_channel(
         self,
@@ -1109,6 +1119,8 @@ class FakeSlack(CanvasesMixin):
             return ["chat:write"]
         if method in ("users.info", "users.list"):
             return ["users:read"]
+        if method.startswith("usergroups."):
+            return ["usergroups:read"]
         if method == "users.lookupByEmail":
             return ["users:read.email"]
         if method == "files.info":
@@ -1408,6 +1420,14 @@ class FakeSlack(CanvasesMixin):
             return {"ok": False, "error": "user_not_found"}
         include_locale = str(args.get("include_locale", "")).lower() in ("1", "true")
         return {"ok": True, "user": _public_user(user, include_locale=include_locale)}
+
+    def _api_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.usergroups_need_plan_upgrade:
+            return {"ok": False, "error": "plan_upgrade_required"}
+        members = self._usergroups.get(str(args.get("usergroup") or ""))
+        if members is None:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(members)}
 
     def _api_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         """Every member, a page at a time (`limit`, `cursor`); e-mail addresses only with

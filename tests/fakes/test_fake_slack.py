@@ -426,3 +426,23 @@ def test_slash_and_interactive_bodies() -> None:
     raw = interactive_body(payload)
     assert raw.startswith(b"payload=")
     assert json.loads(parse_qs(raw.decode())["payload"][0]) == payload
+
+
+@pytest.mark.asyncio
+async def test_usergroups_users_list_scope_plan_and_unknown_groups(fake: FakeSlack) -> None:
+    fake.add_usergroup("S0PILOT", ["U0001", "U0002"])
+    resp = await client(fake).usergroups_users_list(usergroup="S0PILOT")
+    assert resp["users"] == ["U0001", "U0002"]
+    with pytest.raises(SlackApiError) as err:
+        await client(fake).usergroups_users_list(usergroup="S0NONE")
+    assert err.value.response["error"] == "no_such_subteam"
+    fake.usergroups_need_plan_upgrade = True
+    with pytest.raises(SlackApiError) as err:
+        await client(fake).usergroups_users_list(usergroup="S0PILOT")
+    assert err.value.response["error"] == "plan_upgrade_required"
+    fake.usergroups_need_plan_upgrade = False
+    fake.scopes = [s for s in fake.scopes if s != "usergroups:read"]
+    with pytest.raises(SlackApiError) as err:
+        await client(fake).usergroups_users_list(usergroup="S0PILOT")
+    assert err.value.response["error"] == "missing_scope"
+    assert err.value.response["needed"] == "usergroups:read"
