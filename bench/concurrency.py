@@ -89,6 +89,8 @@ async def burst(requests: int, model_seconds: float, anthropic_url: str, hold_lo
         FakeSlack(bot_token="xoxb-bench", app_token="xapp-bench") as fake_slack,
         tempfile.TemporaryDirectory() as folder,
     ):
+        # A full member of the workspace, as users.info says (guests would be refused).
+        fake_slack.add_user("U0001", "bench", display_name="Bench")
         settings = load_settings(
             {
                 "SLACK_BOT_TOKEN": "xoxb-bench",
@@ -148,7 +150,7 @@ async def burst(requests: int, model_seconds: float, anthropic_url: str, hold_lo
             done: dict[str, float] = {}
             while len(done) < requests and time.monotonic() - burst_started < 120:
                 for response_url, _, _ in sent:
-                    if response_url not in done and fake_slack.responses(response_url):
+                    if response_url not in done and _is_draft(fake_slack.responses(response_url)):
                         done[response_url] = time.monotonic()
                 await asyncio.sleep(0.01)
             burst_seconds = time.monotonic() - burst_started
@@ -196,3 +198,12 @@ if __name__ == "__main__":
     parser.add_argument("--hold-lock", type=float, default=0.0, metavar="SECONDS")
     args = parser.parse_args()
     main(args.requests, args.model_seconds, args.hold_lock)
+
+
+def _is_draft(responses: list[dict[str, object]]) -> bool:
+    """A preview with its buttons arrived (a refusal or an error message is not a draft)."""
+    return any(
+        isinstance(blocks := message.get("blocks"), list)
+        and any(isinstance(b, dict) and b.get("type") == "actions" for b in blocks)
+        for message in responses
+    )

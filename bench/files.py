@@ -43,6 +43,8 @@ async def main(messages: int, pages: int, ttft: float) -> None:
         FakeSlack(bot_token="xoxb-bench", app_token="xapp-bench") as fake_slack,
         tempfile.TemporaryDirectory() as folder,
     ):
+        # A full member of the workspace, as users.info says (guests would be refused).
+        fake_slack.add_user("U0BENCH", "bench", display_name="Bench")
         fake_anthropic.default = Reply(text=TEXT, delay=ttft, chunk_size=6, chunk_delay=0.02)
         pdf = sample_files.pdf([f"Page {i + 1}. {PAGE}" for i in range(pages)])
         services = build_services(
