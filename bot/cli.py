@@ -8,30 +8,41 @@ import sys
 from typing import TYPE_CHECKING, TypeVar
 
 import click
-from click_default_group import DefaultGroup
 
 from bot import wording
+from bot.cli_common import LazyGroup
 from bot.cli_common import or_exit as _or_exit
 from bot.cli_common import settings_or_exit as _settings_or_exit
-from bot.cli_files import read_paths
 from bot.cli_report import check_output, report_output, write_output
 from bot.logs import setup_logging
-from bot.prompts import load_prompts
 from bot.reports import GROUPINGS, PERIOD_NAMES, PeriodError, dates_period, named_period
-from bot.settings_list import unknown_settings
 from bot.slack_ids import CHANNEL_ID
 from bot.storage.records import GroupBy
 
 # Slow to import, so loaded by the commands that need them: the Anthropic SDK (through
 # bot.services and bot.drafting), Bolt, slack_sdk, asyncio, tabulate.
 if TYPE_CHECKING:
+    from bot.config import Settings
     from bot.drafting import Draft
+    from bot.prompts import PromptLibrary
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-@click.group(cls=DefaultGroup, default="serve", default_if_no_args=True)
+@click.group(
+    cls=LazyGroup,
+    default="serve",
+    default_if_no_args=True,
+    # In modules of their own, imported only when run (or listed by --help).
+    lazy_commands={
+        "audit": "bot.cli_audit:audit",
+        "budget": "bot.cli_budget:budget",
+        "datasette": "bot.cli_datasette:datasette",
+        "manifest": "bot.cli_manifest:manifest",
+        "purge": "bot.cli_purge:purge",
+    },
+)
 @click.version_option(package_name="draftbot")
 def cli() -> None:
     """Draftbot drafts emails, summaries, code and other writing with Claude, in Slack.
@@ -76,6 +87,8 @@ def serve(host: str) -> None:
 
     settings = _settings_or_exit(need_slack=True)
     setup_logging(logging.INFO, settings.log_format)
+    from bot.settings_list import unknown_settings
+
     for sentence in unknown_settings(os.environ):  # .env is in os.environ by now
         log.warning(sentence)
     services = _or_exit(lambda: build_services(settings))
@@ -116,7 +129,7 @@ def draft(request_words: tuple[str, ...], user: str, file_paths: tuple[str, ...]
 
     settings = _settings_or_exit(need_slack=False)
     setup_logging(logging.WARNING, settings.log_format)
-    library = _or_exit(lambda: load_prompts(settings.prompts_dir))
+    library = _or_exit(lambda: _load_prompts(settings))
     route = library.route(" ".join(request_words))
     if route.kind is None:
         raise click.UsageError("Say what to draft, for example: draftbot draft email to Alex …")
@@ -128,6 +141,8 @@ def draft(request_words: tuple[str, ...], user: str, file_paths: tuple[str, ...]
             err=True,
         )
         sys.exit(2)
+    from bot.cli_files import read_paths  # the file readers: only to draft from files
+
     files = read_paths(file_paths).files if file_paths else ()
     request = DraftRequest(
         kind=route.kind, text=route.text, user_id=user, source="cli", files=files
@@ -160,7 +175,7 @@ def kinds() -> None:
       draftbot kinds
     """
     settings = _settings_or_exit(need_slack=False, need_anthropic=False)
-    library = _or_exit(lambda: load_prompts(settings.prompts_dir))
+    library = _or_exit(lambda: _load_prompts(settings))
     for kind in library.kinds:
         default = " (default)" if kind.is_default else ""
         click.echo(f"{kind.name}{default}: {kind.description}")
@@ -282,18 +297,10 @@ def _usage_line(draft: Draft) -> str:
     )
 
 
-# In modules of their own, as this one is at its size limit; imported here to register them.
-from bot.cli_audit import audit  # noqa: E402
-from bot.cli_budget import budget  # noqa: E402
-from bot.cli_datasette import datasette  # noqa: E402
-from bot.cli_manifest import manifest  # noqa: E402
-from bot.cli_purge import purge  # noqa: E402
+def _load_prompts(settings: Settings) -> PromptLibrary:
+    from bot.prompts import load_prompts  # PyYAML and the style lists: not for `report`
 
-cli.add_command(audit)
-cli.add_command(budget)
-cli.add_command(manifest)
-cli.add_command(purge)
-cli.add_command(datasette)
+    return load_prompts(settings.prompts_dir)
 
 
 def main() -> None:
