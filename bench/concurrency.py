@@ -191,15 +191,6 @@ async def burst(requests: int, model_seconds: float, anthropic_url: str, hold_lo
         await services.aclose()
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--model-seconds", type=float, default=2.0)
-    parser.add_argument("--hold-lock", type=float, default=0.0, metavar="SECONDS")
-    args = parser.parse_args()
-    main(args.requests, args.model_seconds, args.hold_lock)
-
-
 def _is_draft(responses: list[dict[str, object]]) -> bool:
     """A preview with its buttons arrived (a refusal or an error message is not a draft)."""
     return any(
@@ -207,3 +198,12 @@ def _is_draft(responses: list[dict[str, object]]) -> bool:
         and any(isinstance(b, dict) and b.get("type") == "actions" for b in blocks)
         for message in responses
     )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--model-seconds", type=float, default=2.0)
+    parser.add_argument("--hold-lock", type=float, default=0.0, metavar="SECONDS")
+    args = parser.parse_args()
+    main(args.requests, args.model_seconds, args.hold_lock)
