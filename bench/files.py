@@ -21,14 +21,11 @@ import time
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.streaming import SECRET, TEXT, finished_stream, first_words_in
-from bot.config import load_settings
-from bot.services import build_services
-from handlers.app import build_slack_app, build_web_app
+from bench.harness import SECRET, serving
+from bench.streaming import TEXT, finished_stream, first_words_in
 from tests import sample_files
 from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.signing import sign_request
@@ -47,25 +44,11 @@ async def main(messages: int, pages: int, ttft: float) -> None:
         fake_slack.add_user("U0BENCH", "bench", display_name="Bench")
         fake_anthropic.default = Reply(text=TEXT, delay=ttft, chunk_size=6, chunk_delay=0.02)
         pdf = sample_files.pdf([f"Page {i + 1}. {PAGE}" for i in range(pages)])
-        services = build_services(
-            load_settings(
-                {
-                    "SLACK_BOT_TOKEN": "xoxb-bench",
-                    "SLACK_SIGNING_SECRET": SECRET,
-                    "SLACK_API_URL": fake_slack.api_url,
-                    "ANTHROPIC_API_KEY": "sk-ant-bench",
-                    "ANTHROPIC_BASE_URL": fake_anthropic.base_url,
-                    "DATABASE_URL": f"sqlite:///{folder}/bench.db",
-                }
-            )
-        )
-        runner = web.AppRunner(build_web_app(build_slack_app(services), services))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
         overheads, totals = [], []
-        async with aiohttp.ClientSession() as session:
+        async with (
+            serving(fake_slack, fake_anthropic.base_url, folder) as (_, url),
+            aiohttp.ClientSession() as session,
+        ):
             for i in range(messages):
                 ts = f"1700000000.{i:06d}"
                 shared = fake_slack.add_file(f"report-{i}.pdf", pdf, mimetype="application/pdf")
@@ -109,8 +92,6 @@ async def main(messages: int, pages: int, ttft: float) -> None:
             f"Draftbot's overhead beyond the model's first token (download, read, send): p50 "
             f"{statistics.median(overheads):.0f} ms, max {max(overheads):.0f} ms"
         )
-        await runner.cleanup()
-        await services.aclose()
 
 
 if __name__ == "__main__":

@@ -21,18 +21,14 @@ import time
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.config import load_settings
-from bot.services import build_services
-from handlers.app import build_slack_app, build_web_app
+from bench.harness import SECRET, serving
 from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.signing import sign_request
 from tests.fakes.slack import FakeSlack
 
-SECRET = "bench-signing-secret"
 TEXT = "Hi Alex, could we meet on Tuesday to go through the Q2 budget? " * 6
 
 
@@ -60,25 +56,11 @@ async def main(messages: int, ttft: float) -> None:
         # A full member of the workspace, as users.info says (guests would be refused).
         fake_slack.add_user("U0BENCH", "bench", display_name="Bench")
         fake_anthropic.default = Reply(text=TEXT, delay=ttft, chunk_size=6, chunk_delay=0.02)
-        services = build_services(
-            load_settings(
-                {
-                    "SLACK_BOT_TOKEN": "xoxb-bench",
-                    "SLACK_SIGNING_SECRET": SECRET,
-                    "SLACK_API_URL": fake_slack.api_url,
-                    "ANTHROPIC_API_KEY": "sk-ant-bench",
-                    "ANTHROPIC_BASE_URL": fake_anthropic.base_url,
-                    "DATABASE_URL": f"sqlite:///{folder}/bench.db",
-                }
-            )
-        )
-        runner = web.AppRunner(build_web_app(build_slack_app(services), services))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
         overheads, totals = [], []
-        async with aiohttp.ClientSession() as session:
+        async with (
+            serving(fake_slack, fake_anthropic.base_url, folder) as (_, url),
+            aiohttp.ClientSession() as session,
+        ):
             for i in range(messages):
                 ts = f"1700000000.{i:06d}"
                 event = {
@@ -116,8 +98,6 @@ async def main(messages: int, ttft: float) -> None:
             f"Draftbot's overhead beyond the model's first token: p50 "
             f"{statistics.median(overheads):.0f} ms, max {max(overheads):.0f} ms"
         )
-        await runner.cleanup()
-        await services.aclose()
 
 
 if __name__ == "__main__":
