@@ -41,7 +41,13 @@ CSV_COLUMNS = (
 )
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_GROUP_HEADINGS = {"user": "Person", "kind": "Kind", "day": "Day (UTC)", "model": "Model"}
+_GROUP_HEADINGS = {
+    "user": "Person",
+    "kind": "Kind",
+    "day": "Day (UTC)",
+    "model": "Model",
+    "channel": "Channel",
+}
 
 
 def row_values(row: ReportRow) -> dict[str, Any]:

@@ -264,7 +264,14 @@ def with_names(report: Report, names: Mapping[str, str]) -> Report:
 
 def with_cached_names(store: Storage, report: Report) -> Report:
     """People's rows labelled with the display (else real) names cached in the database from
-    Slack, without asking Slack: as `handlers.people.People.names` does with no client."""
+    Slack, without asking Slack: as `handlers.people.People.names` does with no client. By
+    channel: the rows that are not channels (direct messages, the terminal) say so."""
+    if report.group_by == "channel":
+        from bot import wording
+
+        return with_names(
+            report, {"D": wording.REPORT_DIRECT_MESSAGES, "": wording.REPORT_NO_CHANNEL}
+        )
     if report.group_by != "user":
         return report
     cached = store.people([row.key for row in report.rows])

@@ -22,7 +22,7 @@ import pytest
 import sqlite_utils
 
 from bot.reports import Period, build_report, dates_period, named_period
-from bot.storage import GroupBy, IntArray, Storage, open_store, sqlite_path
+from bot.storage import GroupBy, IntArray, Storage, UsageRecord, open_store, sqlite_path
 from bot.storage.base import SqlStore
 from bot.storage.postgres import apply_migrations
 from bot.storage.schema import MIGRATIONS, migrate
@@ -258,7 +258,7 @@ class FromUsageLog:
             day = row["created_at"][:10]
             if not first_day <= day < end_day:
                 continue
-            by = {"user": row["user_id"], "kind": row["kind"], "model": row["model"], "day": day}
+            by = {**group_keys(row), "day": day}
             sums = groups.setdefault((by[group_by] or "", row["model"] or ""), Counter())
             sums["requests"] += 1
             sums["failed"] += row["status"] != "ok"
@@ -280,7 +280,7 @@ class FromUsageLog:
         for row in query(self.url, "select * from usage where status = 'ok' order by id"):
             if start <= row["created_at"] < end:
                 day = row["created_at"][:10]
-                by = {"user": row["user_id"], "kind": row["kind"], "model": row["model"]}
+                by = group_keys(row)
                 latencies, ttfts = values.setdefault(by.get(group_by, day) or "", ([], []))
                 latencies.extend([row["latency_ms"]] if row["latency_ms"] is not None else [])
                 ttfts.extend([row["ttft_ms"]] if row["ttft_ms"] is not None else [])
@@ -294,9 +294,29 @@ class FromUsageLog:
         for row in query(self.url, "select * from usage where status = 'refused'"):
             if start <= row["created_at"] < end:
                 day = row["created_at"][:10]
-                by = {"user": row["user_id"], "kind": row["kind"], "model": row["model"]}
+                by = group_keys(row)
                 counts[(by.get(group_by, day) or "", row["error"] or "")] += 1
         return [(key, reason, count) for (key, reason), count in counts.items()]
+
+
+def group_keys(row: dict[str, Any]) -> dict[str, str]:
+    """A usage row's keys in a report by person, kind, model and channel (direct messages
+    are one row, "D"; drafts from the terminal, with no channel, another, "")."""
+    channel = row["channel_id"] or ""
+    return {
+        "user": row["user_id"],
+        "kind": row["kind"],
+        "model": row["model"],
+        "channel": "D" if channel.startswith("D") else channel,
+    }
+
+
+CHANNELS = ("C0SUPPORT", "D0ALEX", None, "G0PRIVATE", "D0SAM", "C0SUPPORT")
+
+
+def in_channels(records: list[UsageRecord]) -> list[UsageRecord]:
+    """The records spread over channels, DMs and none (the terminal)."""
+    return [replace(r, channel_id=CHANNELS[n % len(CHANNELS)]) for n, r in enumerate(records)]
 
 
 def assert_reports_match_the_usage_log(store: Storage, url: str) -> None:
@@ -343,22 +363,24 @@ def mark(url: str) -> str:
 def test_rows_written_around_the_store_are_in_the_reports(
     store: Storage, database_url: str
 ) -> None:
-    for row in seed_rows():
+    for row in in_channels(seed_rows()):
         store.record_usage(row)
     insert_around_the_store(
         database_url,
-        [
-            usage("U0ADMIN", "email", "2026-11-04", cache_write=4000),
-            usage("U0ADMIN", "code", "2026-11-30", stop_reason="max_tokens"),
-            usage("U0ADMIN", "general", "2026-11-12", model="claude-made-up-1"),
-            usage("U0ALEX", "email", "2026-11-02", cache_read=4000, status="error"),
-            usage("U0ADMIN", "email", "2026-10-20"),  # last month
-            replace(  # turned away before any model call (bot/access.py)
-                usage("U0KIM", "email", "2026-11-06", input_tokens=0, output_tokens=0),
-                status="refused",
-                error="guest",
-            ),
-        ],
+        in_channels(
+            [
+                usage("U0ADMIN", "email", "2026-11-04", cache_write=4000),
+                usage("U0ADMIN", "code", "2026-11-30", stop_reason="max_tokens"),
+                usage("U0ADMIN", "general", "2026-11-12", model="claude-made-up-1"),
+                usage("U0ALEX", "email", "2026-11-02", cache_read=4000, status="error"),
+                usage("U0ADMIN", "email", "2026-10-20"),  # last month
+                replace(  # turned away before any model call (bot/access.py)
+                    usage("U0KIM", "email", "2026-11-06", input_tokens=0, output_tokens=0),
+                    status="refused",
+                    error="guest",
+                ),
+            ]
+        ),
     )
     assert "U0ADMIN" in keys(store) and "U0ADMIN" in keys(store, PERIODS[1])
     assert_reports_match_the_usage_log(store, database_url)

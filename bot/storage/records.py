@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # never read any (`draftbot --help`, `budget`, `kinds`) start without it.
 IntArray: TypeAlias = "npt.NDArray[np.int64]"
 
-GroupBy = Literal["user", "kind", "day", "model"]
+GroupBy = Literal["user", "kind", "day", "model", "channel"]
 
 # The public columns of `usage`, in table order (see migration 1 in bot/storage/schema.py).
 USAGE_COLUMNS: dict[str, type] = {

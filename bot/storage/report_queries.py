@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.storage.dialects import Dialect, Result
 from bot.storage.records import GroupBy, IntArray, parse_ints, split_by_whole_months
-from bot.storage.schema import DAILY_SUM_COLUMNS
+from bot.storage.schema import DAILY_FIGURES, DAILY_KEY, DAILY_SUM_COLUMNS
 
 # Report groupings over `usage`; `created_at` is UTC ISO-8601, so its first 10 characters
 # are the UTC day.
@@ -23,12 +23,21 @@ GROUP_COLUMNS: dict[str, str] = {
     "kind": "kind",
     "model": "model",
     "day": "substr(created_at, 1, 10)",
+    # Direct messages (the Messages tab) as one group, "D"; drafts made in the terminal, "".
+    "channel": "case when channel_id like 'D%' then 'D' else coalesce(channel_id, '') end",
 }
-# The same groupings in `usage_daily`, which has a `day` column.
-DAILY_GROUP_COLUMNS: dict[str, str] = {**GROUP_COLUMNS, "day": "day"}
+# The same groupings in `usage_daily`, which has a `day` column and no channel (by channel,
+# the days outside whole months are summed from `usage`; `usage_monthly` has the channel).
+DAILY_GROUP_COLUMNS: dict[str, str] = {
+    group: column for group, column in {**GROUP_COLUMNS, "day": "day"}.items() if group != "channel"
+}
 
 _SUM_COLUMNS = ", ".join(DAILY_SUM_COLUMNS)
 _DAILY_SUMS = ", ".join(f"cast(sum({c}) as bigint) as {c}" for c in DAILY_SUM_COLUMNS)
+# One `usage` row's figures, as the summary tables add them up, for groupings they lack.
+_ROW_FIGURES = ", ".join(
+    [f"{DAILY_KEY['model']} as model", *(f"{e} as {c}" for c, e in DAILY_FIGURES.items())]
+)
 # People per query of `timings` (a parameter each: SQLite allows 32,766).
 _PEOPLE_PER_QUERY = 1000
 
@@ -50,18 +59,24 @@ class ReportQueries(ABC):
 
     def usage_sums(self, first_day: str, end_day: str, group_by: GroupBy) -> list[dict[str, Any]]:
         """Sums per (group key, model) for UTC days first_day <= day < end_day: the whole
-        calendar months of the period from `usage_monthly`, the days around them from
-        `usage_daily` (a grouping by day reads only the days)."""
+        calendar months of the period from `usage_monthly` (not by day), the days around
+        them from `usage_daily` (by channel, which it lacks: from `usage`)."""
         months, (before, after) = split_by_whole_months(first_day, end_day, group_by != "day")
-        column = DAILY_GROUP_COLUMNS[group_by]
-        parts = [
-            f"select {column} as key, model, {_SUM_COLUMNS} from usage_daily"
-            " where (day >= ? and day < ?) or (day >= ? and day < ?)"
-        ]
+        if group_by in DAILY_GROUP_COLUMNS:
+            days = (
+                f"select {DAILY_GROUP_COLUMNS[group_by]} as key, model, {_SUM_COLUMNS}"
+                " from usage_daily where (day >= ? and day < ?) or (day >= ? and day < ?)"
+            )
+        else:  # a day's rows: "YYYY-MM-DD" <= created_at < the next "YYYY-MM-DD"
+            days = (
+                f"select {GROUP_COLUMNS[group_by]} as key, {_ROW_FIGURES} from usage where"
+                " (created_at >= ? and created_at < ?) or (created_at >= ? and created_at < ?)"
+            )
+        parts = [days]
         if months:
             parts.append(
-                f"select {column} as key, model, {_SUM_COLUMNS} from usage_monthly"
-                " where month >= ? and month < ?"
+                f"select {GROUP_COLUMNS[group_by]} as key, model, {_SUM_COLUMNS}"
+                " from usage_monthly where month >= ? and month < ?"
             )
         query = f"""
             select key, model, {_DAILY_SUMS} from ({" union all ".join(parts)}) as sums
@@ -123,11 +138,19 @@ class ReportQueries(ABC):
     def daily_costs(
         self, first_day: str, end_day: str, series: GroupBy
     ) -> list[tuple[str, str, int]]:
-        """(UTC day, series key, cost in nano-USD) for charts, first_day <= day < end_day."""
-        query = f"""
-            select day, {DAILY_GROUP_COLUMNS[series]}, cast(sum(cost_nano_usd) as bigint)
-            from usage_daily where day >= ? and day < ? group by 1, 2 order by 1, 2
-        """
+        """(UTC day, series key, cost in nano-USD) for charts, first_day <= day < end_day
+        (by channel, which `usage_daily` lacks, from `usage`)."""
+        if series in DAILY_GROUP_COLUMNS:
+            query = f"""
+                select day, {DAILY_GROUP_COLUMNS[series]}, cast(sum(cost_nano_usd) as bigint)
+                from usage_daily where day >= ? and day < ? group by 1, 2 order by 1, 2
+            """
+        else:
+            query = f"""
+                select {GROUP_COLUMNS["day"]}, {GROUP_COLUMNS[series]},
+                    cast(sum(coalesce(cost_nano_usd, 0)) as bigint)
+                from usage where created_at >= ? and created_at < ? group by 1, 2 order by 1, 2
+            """
         rows = self._run(query, [first_day, end_day]).rows
         return [(day, key, int(cost)) for day, key, cost in rows]
 

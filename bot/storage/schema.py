@@ -55,13 +55,14 @@ DAILY_INPUTS = (
 )  # fmt: skip
 
 
-# `usage_monthly`: the same sums per calendar month (UTC), so that a report of whole months
-# reads one row per (month, user, kind, model) instead of one per day of it.
+# `usage_monthly`: the same sums per calendar month (UTC) and channel, so that a report of
+# whole months reads one row per (month, user, kind, model, channel) instead of one per day.
 MONTHLY_KEY = {
     "month": "substr(created_at, 1, 7)",
     "user_id": "user_id",
     "kind": "coalesce(kind, '')",
     "model": "coalesce(model, '')",
+    "channel_id": "coalesce(channel_id, '')",
 }
 SUMS_TABLES = {"usage_daily": DAILY_KEY, "usage_monthly": MONTHLY_KEY}
 
@@ -78,7 +79,7 @@ def add_to_daily(source: str, sign: str = "", table: str = "usage_daily") -> str
     return (
         f"insert into {table} ({columns})\n"
         f"select {keys},\n    {sums}\n"
-        f"from {source} where true group by 1, 2, 3, 4\n"
+        f"from {source} where true group by {', '.join(str(n + 1) for n in range(len(key)))}\n"
         f"on conflict ({', '.join(key)}) do update set {add}"
     )
 
@@ -202,6 +203,7 @@ def _daily_triggers(dialect: Dialect) -> list[str]:
 
 
 def _sums_kept_by_triggers(dialect: Dialect, table: str) -> list[str]:
+    inputs = DAILY_INPUTS if table == "usage_daily" else (*DAILY_INPUTS, "channel_id")
     subtract_old = [add_to_daily("{old}", "-", table), drop_empty_days("{old}", table)]
     events = {
         "insert": [add_to_daily("{new}", table=table)],
@@ -212,7 +214,7 @@ def _sums_kept_by_triggers(dialect: Dialect, table: str) -> list[str]:
     triggers = [
         statement
         for event, statements in events.items()
-        for statement in dialect.trigger(f"{table}_on_{event}", event, statements, DAILY_INPUTS)
+        for statement in dialect.trigger(f"{table}_on_{event}", event, statements, inputs)
     ]
     return [*triggers, f"delete from {table}", add_to_daily("usage", table=table)]
 
@@ -224,8 +226,9 @@ def _monthly_sums(dialect: Dialect) -> list[str]:
         user_id {{text}},
         kind {{text}},
         model {{text}},
+        channel_id {{text}},
         {", ".join(f"{c} {{int}}" for c in DAILY_SUM_COLUMNS)},
-        primary key (month, user_id, kind, model)
+        primary key (month, user_id, kind, model, channel_id)
     )"""
     return [dialect.ddl(table), *_sums_kept_by_triggers(dialect, "usage_monthly")]
 
@@ -294,7 +297,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         8,
-        "usage_monthly: the sums of usage per calendar month, kept by triggers like usage_daily",
+        "usage_monthly: the sums of usage per calendar month and channel, kept by triggers",
         _monthly_sums,
     ),
 )
