@@ -64,17 +64,23 @@ MONTHLY_KEY = {
     "model": "coalesce(model, '')",
     "channel_id": "coalesce(channel_id, '')",
 }
-SUMS_TABLES = {"usage_daily": DAILY_KEY, "usage_monthly": MONTHLY_KEY}
+# Its figures: the daily ones, and the refusals among the requests (for Datasette's queries,
+# which read whole months; reports count refusals by reason from `usage`).
+MONTHLY_FIGURES = {**DAILY_FIGURES, "refused": "case when status = 'refused' then 1 else 0 end"}
+SUMS_TABLES = {
+    "usage_daily": (DAILY_KEY, DAILY_FIGURES),
+    "usage_monthly": (MONTHLY_KEY, MONTHLY_FIGURES),
+}
 
 
 def add_to_daily(source: str, sign: str = "", table: str = "usage_daily") -> str:
     """Add (sign "") or subtract (sign "-") the sums of the usage rows in `source` to those
     of `table` (usage_daily, or usage_monthly with its own key)."""
-    key = SUMS_TABLES[table]
-    columns = ", ".join([*key, *DAILY_SUM_COLUMNS])
+    key, figures = SUMS_TABLES[table]
+    columns = ", ".join([*key, *figures])
     keys = ", ".join(key.values())
-    sums = ", ".join(f"{sign}sum({expression})" for expression in DAILY_FIGURES.values())
-    add = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in DAILY_SUM_COLUMNS)
+    sums = ", ".join(f"{sign}sum({expression})" for expression in figures.values())
+    add = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in figures)
     # "where true": SQLite's documented way to parse INSERT … SELECT … ON CONFLICT.
     return (
         f"insert into {table} ({columns})\n"
@@ -86,7 +92,7 @@ def add_to_daily(source: str, sign: str = "", table: str = "usage_daily") -> str
 
 def drop_empty_days(source: str, table: str = "usage_daily") -> str:
     """Remove the sums left with no request by the rows of `source` going away."""
-    key = SUMS_TABLES[table]
+    key, _ = SUMS_TABLES[table]
     return (
         f"delete from {table} where requests <= 0 and ({', '.join(key)}) in "
         f"(select {', '.join(key.values())} from {source})"
@@ -227,7 +233,7 @@ def _monthly_sums(dialect: Dialect) -> list[str]:
         kind {{text}},
         model {{text}},
         channel_id {{text}},
-        {", ".join(f"{c} {{int}}" for c in DAILY_SUM_COLUMNS)},
+        {", ".join(f"{c} {{int}}" for c in MONTHLY_FIGURES)},
         primary key (month, user_id, kind, model, channel_id)
     )"""
     return [dialect.ddl(table), *_sums_kept_by_triggers(dialect, "usage_monthly")]
