@@ -17,6 +17,7 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from bot.storage.dialects import Dialect, Result, Run
+from bot.storage.draft_versions import PURGE_VERSIONS, DraftVersionQueries
 from bot.storage.records import (
     USAGE_COLUMNS,
     GroupBy,
@@ -71,7 +72,7 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-class SqlStore(ABC):
+class SqlStore(DraftVersionQueries, ABC):
     """`bot.storage.Storage` over any connection that runs the shared SQL."""
 
     dialect: Dialect
@@ -337,6 +338,7 @@ class SqlStore(ABC):
 
     def purge_drafts(self, older_than: str) -> int:
         with self._transaction() as run:
+            run(PURGE_VERSIONS, [older_than])  # their versions first: they hold text too
             purged = run("delete from drafts where updated_at < ?", [older_than]).rowcount
             run("delete from handled_events where handled_at < ?", [older_than])
         return purged

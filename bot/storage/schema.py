@@ -261,6 +261,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         "drafts.file_ids: the Slack files a draft was read from (their ids, never their bytes)",
         lambda dialect: [dialect.ddl("alter table drafts add column file_ids {text}")],
     ),
+    Migration(
+        11,
+        "draft_versions: each version of a draft (its text: purged with the draft)",
+        lambda dialect: [
+            # Holds draft text, like `drafts`: rows go when their draft is purged.
+            dialect.ddl(
+                """create table if not exists draft_versions (
+        draft_id {text} not null,
+        version {int} not null,
+        text {text},
+        stop_reason {text},
+        made_by {text} not null,
+        restored_from {int},
+        created_at {text} not null,
+        primary key (draft_id, version)
+    )"""
+            )
+        ],
+    ),
 )
 
 
