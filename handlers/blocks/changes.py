@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bot import wording
@@ -22,7 +22,8 @@ from handlers.blocks.text import escape, safe_draft
 from handlers.blocks.versions import version_label
 
 CHANGES_CALLBACK = "draft_changes_modal"
-_TOKENS = re.compile(r"\s+|\S+")
+_WORDS = re.compile(r"\S+\s*")  # a word and the spacing after it
+_COARSE_AFTER = 1_000_000
 _PIECE = 500  # characters of one run marked at a time, so a section never splits a mark
 # The draft's Markdown emphasis would fight the diff's own marks: `**` goes, and single
 # marks become look-alikes that format nothing.
@@ -35,24 +36,57 @@ def shown(text: str, typed: str) -> str:
 
 
 def diff_fragments(before: str, after: str) -> list[str]:
-    """`after` compared with `before`, as mrkdwn pieces that each format on their own."""
-    old, new = _TOKENS.findall(before), _TOKENS.findall(after)
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    """`after` compared with `before`, as mrkdwn pieces that each format on their own: line
+    by line first, then word by word within lines that changed (a change of spacing alone
+    is none; the spacing shown is `after`'s)."""
     fragments: list[str] = []
+
+    def add(run: str, mark: str) -> None:
+        if mark and fragments and not fragments[-1][-1:].isspace():
+            fragments.append(" ")  # a mark needs a space before it to format
+        fragments.extend(_pieces(run, mark))
+
+    def words(old: str, new: str) -> None:
+        _word_diff(_WORDS.findall(old), _WORDS.findall(new), add)
+
+    old_lines, new_lines = before.split("\n"), after.split("\n")
+    # Blank lines are everywhere: as anchors they would make this quadratic in paragraphs.
+    lines = difflib.SequenceMatcher(_blank, old_lines, new_lines, autojunk=False)
+    for number, (op, i1, i2, j1, j2) in enumerate(lines.get_opcodes()):
+        if number:
+            fragments.append("\n")
+        if op == "equal":
+            add("\n".join(new_lines[j1:j2]), "")
+        elif op == "replace" and i2 - i1 == j2 - j1:  # the same paragraphs, reworded
+            for pair, (old, new) in enumerate(zip(old_lines[i1:i2], new_lines[j1:j2], strict=True)):
+                fragments.extend(["\n"] if pair else [])
+                words(old, new)
+        else:
+            words("\n".join(old_lines[i1:i2]), "\n".join(new_lines[j1:j2]))
+    return fragments
+
+
+def _blank(line: str) -> bool:
+    return not line.strip()
+
+
+def _word_diff(old: list[str], new: list[str], add: Callable[[str, str], None]) -> None:
+    """Words (each with the spacing after it) taken out and put in."""
+    # Past a million comparisons, words found everywhere stop anchoring matches: fast, if
+    # coarser (one block of text rewritten throughout).
+    coarse = len(old) * len(new) > _COARSE_AFTER
+    matcher = difflib.SequenceMatcher(
+        None, [w.rstrip() for w in old], [w.rstrip() for w in new], autojunk=coarse
+    )
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         taken, put = "".join(old[i1:i2]), "".join(new[j1:j2])
         if op == "equal":
-            fragments += _pieces(put, "")
+            add(put, "")
             continue
-        if taken.strip():
-            fragments += _pieces(taken.rstrip() if put.strip() else taken, "~")
-            if put.strip():
-                fragments.append(" ")
-        if put.strip():
-            fragments += _pieces(put, "*")
-        elif not taken.strip():  # only the spacing changed: show the new spacing
-            fragments.append(put)
-    return fragments
+        if taken:
+            add(taken.rstrip() if put else taken, "~")
+        if put:
+            add(put, "*")
 
 
 def _pieces(run: str, mark: str) -> Iterator[str]:
