@@ -314,7 +314,7 @@ class Flows:
         except BaseException:  # network trouble: never leave the draft stuck as "working"
             await write_off_loop(sessions.release, draft_id)
             raise
-        edited = text is not None and text != safe_draft(stored.text, stored.request)
+        edited = text is not None and text != safe_draft(stored.text, stored.request).strip()
         await write_off_loop(sessions.mark_posted, stored, body, where, edited=edited)
         log.info("draft posted draft=%s user=%s channel=%s", draft_id, user_id, where)
         return None

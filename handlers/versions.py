@@ -13,7 +13,7 @@ from typing import Any
 from bot import wording
 from bot.sessions import StoredDraft
 from bot.storage.offloop import off_loop, write_off_loop
-from bot.versions import MAX_VERSIONS, RESTORE, Version, VersionTag
+from bot.versions import MAX_VERSIONS, RESTORE, Version, VersionTag, current, earlier
 from handlers.blocks import previews
 from handlers.blocks.changes import changes_modal
 from handlers.flows import Flows
@@ -23,14 +23,13 @@ log = logging.getLogger(__name__)
 
 
 async def show_changes(
-    flows: Flows, user_id: str, value: str, trigger_id: str, reply: Reply
+    flows: Flows, user_id: str, draft_id: str, trigger_id: str, reply: Reply
 ) -> None:
-    """`value` is "draft id:version": that version against the one before it, in a modal."""
-    draft_id, _, number = value.rpartition(":")
+    """The current version against the one before it, in a modal."""
     if (stored := await flows.own_draft(draft_id, user_id, reply)) is None:  # author only
         return
     try:
-        pair = await off_loop(_with_previous, flows, stored, int(number))
+        pair = await off_loop(_with_previous, flows, stored, current(stored.versions).number)
     except Exception as error:
         await reply.tell(flows.failure_message(error, f"comparing versions of {draft_id}").text)
         return
@@ -65,21 +64,24 @@ def _version(flows: Flows, draft_id: str, number: int) -> Version | None:
 
 
 async def restore(flows: Flows, user_id: str, value: str, reply: Reply) -> None:
-    """`value` is "version:draft id": that version's text becomes the next version, "restored
-    v2", and the preview shows it with its buttons (Continue again if it was cut off)."""
-    number_text, _, draft_id = value.partition(":")
+    """`value` is "version:draft id" (a menu's option), or the draft id alone (the button:
+    the version before the current one). That version's text becomes the next version,
+    "restored v2", and the preview shows it with its buttons (Continue if it was cut off)."""
+    number_text, _, draft_id = value.rpartition(":")
     sessions = flows.services.sessions
     try:  # the author only, and one action at a time
         stored = await write_off_loop(sessions.claim, draft_id, user_id)
     except Exception as error:  # someone else's, expired, busy; or the database failing
         await reply.tell(flows.failure_message(error, f"opening draft {draft_id}").text)
         return
-    number = int(number_text)
+    older = earlier(stored.versions)
+    number = int(number_text) if number_text.isdigit() else older[0].number if older else 0
     try:
         version = await off_loop(_version, flows, draft_id, number)
         if version is None:
             await write_off_loop(sessions.release, draft_id)
-            await reply.tell(wording.VERSION_GONE.format(number=number, kept=MAX_VERSIONS))
+            gone = wording.VERSION_GONE.format(number=number, kept=MAX_VERSIONS)
+            await reply.tell(gone if number else wording.NO_EARLIER_VERSION)
             return
         versions = await write_off_loop(
             sessions.add_version,

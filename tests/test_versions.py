@@ -220,6 +220,8 @@ async def test_changes_shows_words_struck_and_added_escaped_in_a_modal(
     controls = version_controls(refined)
     assert controls["draft_changes"]["text"]["text"] == wording.LABEL_CHANGES
     assert controls["draft_restore"]["text"]["text"] == "Back to v1"  # one way back: a button
+    # Buttons carry the draft id only, like every other preview button.
+    assert controls["draft_changes"]["value"] == controls["draft_restore"]["value"] == draft_id
 
     url = fake_slack.new_response_url()
     await bot.interact(click("changes", controls["draft_changes"]["value"], url))
@@ -243,7 +245,7 @@ async def test_only_the_author_sees_the_changes(
     draft_id, _ = await start_draft(bot, fake_slack)
     await refine(bot, fake_slack, lambda url: button("shorter", draft_id, url))
     url = fake_slack.new_response_url()
-    await bot.interact(click("changes", f"{draft_id}:2", url, user="U0OTHER"))
+    await bot.interact(click("changes", draft_id, url, user="U0OTHER"))
     [note] = await replies(fake_slack, url)
     assert note["text"] == wording.NOT_YOUR_DRAFT.format(author="<@U0001>")
     assert fake_slack.calls_to("views.open") == []
@@ -346,8 +348,8 @@ async def test_back_to_is_for_the_author_only_and_a_forgotten_version_says_so(
     draft_id, _ = await start_draft(bot, fake_slack)
     await refine(bot, fake_slack, lambda url: button("shorter", draft_id, url))
     url = fake_slack.new_response_url()
-    await bot.interact(click("restore", f"1:{draft_id}", url, user="U0OTHER"))
-    await bot.interact(click("restore", f"7:{draft_id}", url))  # never made, or forgotten
+    await bot.interact(click("restore", draft_id, url, user="U0OTHER"))
+    await bot.interact(select("restore", f"7:{draft_id}", url))  # an old menu's forgotten one
     notes = [m["text"] for m in await replies(fake_slack, url, 2)]
     assert wording.NOT_YOUR_DRAFT.format(author="<@U0001>") in notes
     assert wording.VERSION_GONE.format(number=7, kept=MAX_VERSIONS) in notes

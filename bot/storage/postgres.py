@@ -36,7 +36,6 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bot.storage.base import SqlStore
 from bot.storage.dialects import POSTGRES, ConnectionLost, Result, Run, StorageError, StorageTimeout
-from bot.storage.draft_versions import DraftVersionQueries
 from bot.storage.schema import log_applied, migrate
 
 log = logging.getLogger(__name__)
@@ -84,7 +83,7 @@ RETRIED_CALLS = frozenset(
     {
         "usage_rows", "usage_sums", "timings", "daily_costs", "user_spend_nano_usd", "people",
         "refusals", "budget_overrides", "budget_override", "get_draft", "check_writable",
-        "save_person", "release", "draft_version_tags", "draft_version",
+        "save_person", "release",
     }
 )  # fmt: skip
 RETRIED_IF_ROLLED_BACK = frozenset({"reserve", "purge_drafts"})
@@ -200,7 +199,7 @@ def _retried_once(name: str, call: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-for _name, _call in {**vars(DraftVersionQueries), **vars(SqlStore)}.items():
+for _name, _call in vars(SqlStore).items():
     if _name in RETRIED_CALLS | RETRIED_IF_ROLLED_BACK:
         setattr(PostgresStore, _name, _retried_once(_name, _call))
 

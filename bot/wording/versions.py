@@ -36,6 +36,7 @@ CHANGES_NO_EARLIER = (
     "There's no earlier version to compare with: this is the first one Draftbot still keeps."
 )
 
+NO_EARLIER_VERSION = "There's no earlier version of this draft to go back to."
 VERSION_GONE = (
     "Draftbot no longer keeps v{number} of this draft: it keeps the newest {kept} versions."
 )

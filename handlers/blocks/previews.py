@@ -31,7 +31,7 @@ def draft_preview(
     return Outgoing(
         text="",
         body=safe_draft(draft.text, typed=draft.request.text),
-        blocks=(*notes, *style_notes(hits), *_draft_notes(draft), *version_blocks(draft)),
+        blocks=(*notes, *style_notes(hits), *version_blocks(draft), *_draft_notes(draft)),
         actions=preview_actions(draft, fix_style=bool(hits)) if draft.draft_id else None,
         file_name=f"{kind.name}-draft.md",
         file_title=f"Your {kind.name} draft",

@@ -21,8 +21,9 @@ def version_label(tag: VersionTag) -> str:
 
 
 def version_blocks(draft: Draft) -> list[Block]:
-    """The label, and from v2 on the buttons to compare and go back. Values carry the draft
-    id and a version number only."""
+    """The label, and from v2 on the buttons to compare and go back. Buttons carry only the
+    draft id, like every preview button (Changes: the current version against the one
+    before it; Back to: the one before it); the menu's options carry "version:draft id"."""
     if not draft.draft_id:
         return []
     now = current(draft.versions)
@@ -34,7 +35,7 @@ def version_blocks(draft: Draft) -> list[Block]:
         "type": "button",
         "action_id": "draft_changes",
         "text": {"type": "plain_text", "text": wording.LABEL_CHANGES},
-        "value": f"{draft.draft_id}:{now.number}",
+        "value": draft.draft_id,
     }
     back: Block
     if len(older) == 1:  # one way back: say where it goes
@@ -45,7 +46,7 @@ def version_blocks(draft: Draft) -> list[Block]:
                 "type": "plain_text",
                 "text": wording.LABEL_BACK_TO.format(number=older[0].number),
             },
-            "value": f"{older[0].number}:{draft.draft_id}",
+            "value": draft.draft_id,
         }
     else:  # newest first: the one just before is the likeliest
         back = {
