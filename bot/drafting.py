@@ -26,6 +26,7 @@ from bot.storage.journal import UsageJournal
 from bot.storage.offloop import write_off_loop
 from bot.usage import TokenUsage
 from bot.usage_rows import UsageRows, request_fields, usage_record
+from bot.versions import VersionTag
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class Draft:
     usage_id: int
     budget_alerts: ThresholdAlerts | None = None
     draft_id: str | None = None  # set once the preview is saved, so buttons can refer to it
+    versions: tuple[VersionTag, ...] = ()  # kept versions, oldest first ((): only v1)
 
     @property
     def truncated(self) -> bool:

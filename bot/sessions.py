@@ -23,6 +23,7 @@ from bot.storage import Storage
 from bot.storage.offloop import write_off_loop
 from bot.style_check import check_style
 from bot.usage import TokenUsage
+from bot.versions import EDIT, MAX_VERSIONS, VersionTag
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class StoredDraft:
     status: str
     source_ref: str | None = None  # the conversation a summary was read from
     file_ids: tuple[str, ...] = ()  # the Slack files it was read from, read again to refine
+    versions: tuple[VersionTag, ...] = ()  # kept versions, oldest first ((): only v1)
 
     @property
     def truncated(self) -> bool:
@@ -143,7 +145,47 @@ class DraftSessions:
             raise DraftUnavailable(wording.DRAFT_EXPIRED.format(days=self.retention.days))
         if row["user_id"] != user_id:
             raise DraftUnavailable(wording.NOT_YOUR_DRAFT.format(author=f"<@{row['user_id']}>"))
-        return self._stored(row)
+        return replace(self._stored(row), versions=self.version_tags(draft_id))
+
+    def version_tags(self, draft_id: str) -> tuple[VersionTag, ...]:
+        return tags_of(self.store.draft_version_tags(draft_id))
+
+    def add_version(
+        self,
+        stored: StoredDraft,
+        text: str,
+        made_by: str,
+        *,
+        stop_reason: str,
+        restored_from: int | None = None,
+        **changes: Any,
+    ) -> tuple[VersionTag, ...]:
+        """`text` as the draft's next version and current text, releasing the draft
+        (`changes`: another status, its channel)."""
+        rows = self.store.add_draft_version(
+            stored.id,
+            text,
+            made_by,
+            stop_reason=stop_reason,
+            keep=MAX_VERSIONS,
+            restored_from=restored_from,
+            **{"status": "ready", **changes},
+        )
+        return tags_of(rows)
+
+    def mark_posted(self, stored: StoredDraft, text: str, channel_id: str, *, edited: bool) -> None:
+        """Posted: `text` (from the Edit form when `edited`, a version of its own)."""
+        if edited:
+            self.add_version(
+                stored,
+                text,
+                EDIT,
+                stop_reason=stored.stop_reason,
+                status="posted",
+                channel_id=channel_id,
+            )
+        else:
+            self.release(stored.id, status="posted", text=text, channel_id=channel_id)
 
     def claim(self, draft_id: str, user_id: str) -> StoredDraft:
         """Author only; and only one action at a time (a double click does nothing twice)."""
@@ -209,10 +251,10 @@ class DraftSessions:
             await write_off_loop(self.release, draft_id)
             raise
         text = stored.text + draft.text if refinement.continues else draft.text
-        draft = replace(draft, text=text, draft_id=draft_id)
-        changes: dict[str, Any] = {"text": text, "stop_reason": draft.stop_reason}
-        await write_off_loop(self.release, draft_id, **changes)
-        return draft
+        versions = await write_off_loop(
+            self.add_version, stored, text, refinement.name, stop_reason=draft.stop_reason
+        )
+        return replace(draft, text=text, draft_id=draft_id, versions=versions)
 
     def as_draft(self, stored: StoredDraft) -> Draft:
         """A stored draft in the shape renderers take (no model call)."""
@@ -235,6 +277,7 @@ class DraftSessions:
             latency_ms=0,
             usage_id=0,
             draft_id=stored.id,
+            versions=stored.versions,
         )
 
     def _stored(self, row: dict[str, Any]) -> StoredDraft:
@@ -252,3 +295,14 @@ class DraftSessions:
             source_ref=row.get("source_ref"),
             file_ids=tuple(i for i in (row.get("file_ids") or "").split(",") if i),
         )
+
+
+def tags_of(rows: list[dict[str, Any]]) -> tuple[VersionTag, ...]:
+    return tuple(
+        VersionTag(
+            int(row["version"]),
+            str(row["made_by"]),
+            None if row["restored_from"] is None else int(row["restored_from"]),
+        )
+        for row in rows
+    )

@@ -16,6 +16,7 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from bot.storage.dialects import Run
+from bot.storage.draft_versions import PURGE_VERSIONS, DraftVersionQueries
 from bot.storage.records import (
     USAGE_COLUMNS,
     UsageRecord,
@@ -55,7 +56,7 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-class SqlStore(ReportQueries):
+class SqlStore(ReportQueries, DraftVersionQueries):
     """`bot.storage.Storage` over any connection that runs the shared SQL (`_run`, declared
     with the report queries it inherits)."""
 
@@ -265,6 +266,7 @@ class SqlStore(ReportQueries):
 
     def purge_drafts(self, older_than: str) -> int:
         with self._transaction() as run:
+            run(PURGE_VERSIONS, [older_than])  # their versions first: they hold text too
             purged = run("delete from drafts where updated_at < ?", [older_than]).rowcount
             run("delete from handled_events where handled_at < ?", [older_than])
         return purged

@@ -306,6 +306,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         "usage_monthly: the sums of usage per calendar month and channel, kept by triggers",
         _monthly_sums,
     ),
+    Migration(
+        9,
+        "draft_versions: each version of a draft (its text: purged with the draft)",
+        lambda dialect: [
+            # Holds draft text, like `drafts`: rows go when their draft is purged.
+            dialect.ddl(
+                """create table if not exists draft_versions (
+        draft_id {text} not null,
+        version {int} not null,
+        text {text},
+        stop_reason {text},
+        made_by {text} not null,
+        restored_from {int},
+        created_at {text} not null,
+        primary key (draft_id, version)
+    )"""
+            )
+        ],
+    ),
 )
 
 

@@ -12,6 +12,7 @@ from bot.slack_ids import PLAIN_INPUT_LIMIT, SECTION_LIMIT
 from bot.style_check import AvoidRule, StyleHit, check_style
 from handlers.blocks.message import Block, Outgoing, context, notice, section
 from handlers.blocks.text import escape, safe_draft, split_markdown
+from handlers.blocks.versions import version_blocks
 
 ACTIONS_BLOCK_ID = "draft_actions"
 
@@ -30,7 +31,7 @@ def draft_preview(
     return Outgoing(
         text="",
         body=safe_draft(draft.text, typed=draft.request.text),
-        blocks=(*notes, *style_notes(hits), *_draft_notes(draft)),
+        blocks=(*notes, *style_notes(hits), *version_blocks(draft), *_draft_notes(draft)),
         actions=preview_actions(draft, fix_style=bool(hits)) if draft.draft_id else None,
         file_name=f"{kind.name}-draft.md",
         file_title=f"Your {kind.name} draft",
