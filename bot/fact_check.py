@@ -24,6 +24,7 @@ from bot.fact_patterns import FACT, SENTENCE_BREAK, blank_code, placeholder_text
 from bot.fact_words import (
     CURRENCY_SYMBOLS,
     CURRENCY_WORDS,
+    FULL_MONTHS,
     MONTHS,
     NOT_NAMES,
     NUMBER_WORDS,
@@ -78,6 +79,7 @@ class _Token:
     year: int | None = None
     extra_keys: tuple[str, ...] = field(default=())  # what it adds to known facts
     placeholder: bool = False
+    initial: bool = False  # a sentence's first word: reported only as part of a longer name
 
 
 def known_facts(texts: Iterable[str], *, complete: bool = True, today: date | None = None) -> Facts:
@@ -93,7 +95,8 @@ def known_facts(texts: Iterable[str], *, complete: bool = True, today: date | No
             if word in NUMBER_WORDS:
                 keys.add(f"num:{NUMBER_WORDS[word]}")
         for token in _tokens(text, check_names=False):
-            keys.update(token.keys)
+            # An amount matches a bare figure in the material, but is not one itself.
+            keys.update(key for key in token.keys if not key.startswith("bare:"))
             keys.update(token.needs)
             keys.update(token.extra_keys)
             if token.month_day:
@@ -114,19 +117,24 @@ def check_draft(text: str, facts: Facts, *, today: date | None = None) -> Checke
     placeholders: dict[str, None] = {}
     seen: set[tuple[str, str]] = set()
     known_years = {int(k[5:]) for k in facts.keys if k.startswith("year:")}
-    last_name_end = -2
+    unknown: list[_Token] = []
     for token in _tokens(prose, check_names=True):
         if token.placeholder:
             placeholders.setdefault(token.text)
-            continue
-        if not facts.complete or _known(token, facts, known_years, today):
-            continue
-        if token.kind == "name" and findings and token.start == last_name_end + 1:
-            previous = findings.pop()  # "Dana Whitfield": one finding, not two
-            token.text = f"{previous.text} {token.text}"
-            token.start -= len(previous.text) + 1
-        last_name_end = token.start + len(token.text) if token.kind == "name" else -2
-        if (token.kind, token.text) in seen:
+        elif facts.complete and not _known(token, facts, known_years, today):
+            previous = unknown[-1] if unknown else None
+            if (
+                previous
+                and token.kind == previous.kind == "name"
+                and _adjacent(prose, previous, token)
+            ):
+                # "Dana Whitfield": one finding, even when "Dana" begins the sentence
+                previous.text = prose[previous.start : token.start + len(token.text)]
+                previous.initial = previous.initial and token.initial
+            else:
+                unknown.append(token)
+    for token in unknown:
+        if token.initial or (token.kind, token.text) in seen:
             continue
         seen.add((token.kind, token.text))
         findings.append(Finding(token.kind, token.text, _sentence(text, breaks, token.start)))
@@ -135,6 +143,11 @@ def check_draft(text: str, facts: Facts, *, today: date | None = None) -> Checke
 
 def _apostrophes(word: str) -> str:
     return word.lower().replace("’", "'")
+
+
+def _adjacent(prose: str, first: _Token, second: _Token) -> bool:
+    end = first.start + len(first.text)
+    return second.start == end + 1 and prose[end] == " "
 
 
 def _known(token: _Token, facts: Facts, years: set[int], today: date | None) -> bool:
@@ -202,6 +215,8 @@ def _tokens(text: str, *, check_names: bool) -> Iterator[_Token]:
         group = match.lastgroup
         found = match.group(0)
         start = match.start()
+        if group == "plain":
+            continue
         if group == "placeholder":
             if check_names:
                 yield _Token("name", placeholder_text(found), start, placeholder=True)
@@ -311,8 +326,8 @@ def _amount(match: re.Match[str], found: str, start: int) -> _Token:
         "amount",
         found.strip(),
         start,
-        keys=(f"amount:{currency}:{canon}", f"num:{canon}"),
-        extra_keys=(f"amount:{currency}:{canon}", f"num:{canon}"),
+        keys=(f"amount:{currency}:{canon}", f"bare:{canon}"),  # "1200" in the request counts
+        extra_keys=(f"num:{canon}",),
     )
 
 
@@ -330,41 +345,41 @@ def _phone(found: str, start: int) -> Iterator[_Token]:
 
 
 def _number(text: str, match: re.Match[str], found: str, start: int) -> Iterator[_Token]:
-    line_start = text.rfind("\n", 0, start) + 1
     after = text[match.end() : match.end() + 2]
-    if (
-        not text[line_start:start].strip(" \t>*-")
-        and after[:1] in (".", ")")
-        and after[1:]
-        in (
-            " ",
-            "",
-        )
-    ):
+    if after in (".", ")", ". ", ") ", ".\n", ")\n") and _line_start(text, start):
         return  # a numbered list's "1."
     value = _value(match.group("num_n"), match.group("num_s"))
     if value is None:
         return
-    yield _Token("number", found, start, keys=(f"num:{_canon(value)}", f"year:{_canon(value)}"))
+    canon = _canon(value)
+    keys = (f"num:{canon}", f"year:{canon}")
+    yield _Token("number", found, start, keys=keys, extra_keys=(f"bare:{canon}",))
 
 
 def _word(text: str, found: str, start: int, check_names: bool) -> _Token | None:
     lower = found.lower().replace("’", "'")
-    if found[0].isupper():
-        if lower in WEEKDAYS and len(lower) > 3 and found[1:].islower():
+    capital = found[0].isupper() and found[1:].islower()
+    if not check_names or capital:  # the material's "monday" counts; a draft's "may" is a verb
+        if lower in WEEKDAYS and len(lower) > 3:
             return _Token("weekday", found, start, keys=(f"weekday:{WEEKDAYS[lower]}",))
-        if lower in MONTHS and len(lower) > 3 and found[1:].islower():
-            month = MONTHS[lower]
-            return _Token("date", found, start, keys=(f"month:{month}",))
+        if lower in FULL_MONTHS and (lower != "may" or not _initial(text, start)):
+            return _Token("date", found, start, keys=(f"month:{MONTHS[lower]}",))
     if not check_names or not found[0].isupper() or len(found) < 2:
         return None
     bare = re.sub(r"['’]s$", "", found)
     lower = bare.lower().replace("’", "'")
-    if lower in NOT_NAMES or _initial(text, start):
+    if lower in NOT_NAMES:
         return None
     # "Jean-Luc": known when each part is.
     needs = tuple(f"word:{part}" for part in lower.split("-") if part and part not in NOT_NAMES)
-    return _Token("name", bare, start, needs=needs)
+    return _Token("name", bare, start, needs=needs, initial=_initial(text, start))
+
+
+def _line_start(text: str, start: int) -> bool:
+    index = start - 1
+    while index >= 0 and text[index] in " \t>*-":
+        index -= 1
+    return index < 0 or text[index] == "\n"
 
 
 def _initial(text: str, start: int) -> bool:

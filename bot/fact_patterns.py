@@ -25,11 +25,18 @@ _FULL_MONTH = (
 _NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _CODES = "|".join(CURRENCY_CODES)
 _SCALE = r"(?i:k|thousand|million|billion|bn|mn|m|b)"
+_PLAIN_EXCEPT = (
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun"
+    r"|www|https?:)"
+)
 _HTML_TAGS = r"(?:br|b|i|u|p|em|strong|sub|sup|div|span|hr)\b"
 
 FACT = re.compile(
     rf"""
-    (?P<placeholder>
+    # Most words: lower case, not a month or weekday, not part of an address. Nothing to
+    # check in them, and matching them first keeps the scan fast (docs/checks.md).
+    (?P<plain>(?!{_PLAIN_EXCEPT})[a-z]+(?![\w.@'’+-]))
+  | (?P<placeholder>
         \[(?=[^\[\]\n]*[^\W\d_])[^\[\]\n]{{2,60}}\](?!\()        # [date], [Your name]
       | \[\s*(?:\.\.\.|…)\s*\]                                 # […]
       | \{{\{{?\s*[^\W\d][\w .-]{{0,40}}\}}\}}?                # {{name}}, {{{{name}}}}
@@ -41,7 +48,7 @@ FACT = re.compile(
   | (?P<iso>(?<![\w/-])(?P<iso_y>\d{{4}})-(?P<iso_m>\d{{1,2}})-(?P<iso_d>\d{{1,2}})(?![\w-]))
   | (?P<tdate>
         (?:(?P<td_wd>(?i:{_WEEKDAY}))\.?,?\s+(?:the\s+)?)?
-        (?: (?<!\d)(?P<td_d1>\d{{1,2}})(?i:st|nd|rd|th)?\s+(?:of\s+)?(?P<td_m1>(?i:{_MONTH}))\b\.?
+        (?: (?<!\d)(?P<td_d1>\d{{1,2}})(?i:st|nd|rd|th)?\s+(?:of\s+)?(?P<td_m1>(?i:{_MONTH}))\b
           | (?P<td_m2>(?i:{_MONTH}))\.?\s+(?P<td_d2>\d{{1,2}})(?i:st|nd|rd|th)?\b )
         (?:,?\s+(?P<td_y>\d{{4}})\b)?
     )

@@ -5,6 +5,7 @@ currencies, number words, and the capitalised words that are not names. Data onl
 from __future__ import annotations
 
 MONTHS: dict[str, int] = {}
+FULL_MONTHS: set[str] = set()
 for _number, _name in enumerate(
     (
         "january",
@@ -24,6 +25,7 @@ for _number, _name in enumerate(
 ):
     MONTHS[_name] = _number
     MONTHS[_name[:3]] = _number
+    FULL_MONTHS.add(_name)
 MONTHS["sept"] = 9
 
 WEEKDAYS: dict[str, int] = {}  # Monday is 0, as `date.weekday()` counts
