@@ -41,8 +41,7 @@ CASES: tuple[Case, ...] = (
     Case(
         "amounts in other forms",
         ("tell finance the budget is $1,200 and the deposit $3.5m",),
-        "Hi Finance,\n\nThe budget is 1200 dollars (roughly $1.2k), and the deposit is "
-        "$3,500,000.",
+        "Hi Finance,\n\nThe budget is 1200 dollars (roughly $1.2k), and the deposit is $3,500,000.",
     ),
     Case(
         "percent words",

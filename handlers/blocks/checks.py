@@ -1,0 +1,70 @@
+"""Check before you post, in Block Kit (`bot.fact_check` finds what to say): the preview's
+warnings, the confirm on its Post button, and the Edit form's second chance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot import wording
+from bot.fact_check import Checked
+from bot.slack_ids import CONFIRM_BUTTON_LIMIT, CONFIRM_TEXT_LIMIT, CONFIRM_TITLE_LIMIT
+from handlers.blocks.message import Block, section
+from handlers.blocks.text import escape
+
+CHECKS_SHOWN = 5  # findings listed on a preview; the rest are counted
+PLACEHOLDERS_SHOWN = 8  # placeholders named on a preview and in the confirm
+
+
+def check_notes(checked: Checked) -> list[Block]:
+    """One section: "⚠ check: *Thursday 14 March* in “…”" per finding (up to CHECKS_SHOWN),
+    then the placeholders to fill in. The texts are model output: escaped, mentions inert."""
+    lines = [
+        wording.CHECK_FINDING.format(text=_inline(f.text), sentence=_inline(f.sentence))
+        for f in checked.findings[:CHECKS_SHOWN]
+    ]
+    if (more := len(checked.findings) - CHECKS_SHOWN) > 0:
+        lines.append(wording.CHECK_MORE.format(count=more))
+    if checked.placeholders:
+        listed = listed_placeholders([_inline(p) for p in checked.placeholders])
+        lines.append(wording.CHECK_FILL_IN.format(placeholders=listed))
+    return [section("\n".join(lines))] if lines else []
+
+
+def post_confirm(placeholders: Sequence[str]) -> dict[str, Any] | None:
+    """Block Kit's confirmation dialog for the Post button while placeholders remain."""
+    if not placeholders:
+        return None
+    return {
+        "title": _plain(wording.POST_CONFIRM_TITLE, CONFIRM_TITLE_LIMIT),
+        "text": _plain(still_to_fill(wording.POST_CONFIRM_TEXT, placeholders), CONFIRM_TEXT_LIMIT),
+        "confirm": _plain(wording.POST_CONFIRM_YES, CONFIRM_BUTTON_LIMIT),
+        "deny": _plain(wording.POST_CONFIRM_NO, CONFIRM_BUTTON_LIMIT),
+    }
+
+
+def still_to_fill(sentence: str, placeholders: Sequence[str]) -> str:
+    """`sentence` with {count} and {placeholders} filled in, naming as many as fit in a
+    confirmation dialog."""
+    count = wording.counted(len(placeholders), wording.PLACEHOLDER_ONE, wording.PLACEHOLDER_MANY)
+    for shown in range(min(len(placeholders), PLACEHOLDERS_SHOWN), 0, -1):
+        text = sentence.format(count=count, placeholders=listed_placeholders(placeholders, shown))
+        if len(text) <= CONFIRM_TEXT_LIMIT:
+            return text
+    return sentence.format(count=count, placeholders="…")
+
+
+def listed_placeholders(placeholders: Sequence[str], shown: int = PLACEHOLDERS_SHOWN) -> str:
+    named = ", ".join(placeholders[:shown])
+    if len(placeholders) <= shown:
+        return named
+    return wording.CHECK_LIST_MORE.format(shown=named, count=len(placeholders) - shown)
+
+
+def _inline(text: str) -> str:
+    """A piece of the draft inside a line of mrkdwn: one line, escaped, no markup of its own."""
+    return escape(" ".join(text.split())).replace("*", "").replace("`", "'").replace("~", "")
+
+
+def _plain(text: str, limit: int) -> dict[str, str]:
+    return {"type": "plain_text", "text": text[:limit]}
