@@ -37,6 +37,8 @@ Kind = Literal[
 ]
 _WORD_KEYS = re.compile(r"[^\W_]+(?:['’][^\W\d_]+)?")
 _DIGITS = re.compile(r"\d+")
+# "acme.io/q2" in a request: a link, though a draft's would need https:// or www. to count.
+_BARE_DOMAIN = re.compile(r"(?<![@\w.])(?:[\w-]+\.)+[a-zA-Z]{2,}(?:/[^\s<>|()\[\]]*)?")
 _URL_TRAIL = ".,;:!?)]}'\"’”*_"
 _PHONE_MIN_DIGITS = 7
 _PHONE_MATCHED_DIGITS = 9  # "+44 20 7946 0958" and "020 7946 0958" share their last nine
@@ -91,6 +93,7 @@ def known_facts(texts: Iterable[str], *, complete: bool = True, today: date | No
             continue
         keys.update(f"word:{_apostrophes(word)}" for word in _WORD_KEYS.findall(text))
         keys.update(f"num:{int(d)}" for d in _DIGITS.findall(text))
+        keys.update(f"url:{_url_key(u.rstrip(_URL_TRAIL))}" for u in _BARE_DOMAIN.findall(text))
         for word in _WORD_KEYS.findall(text.lower()):
             if word in NUMBER_WORDS:
                 keys.add(f"num:{NUMBER_WORDS[word]}")
@@ -139,6 +142,11 @@ def check_draft(text: str, facts: Facts, *, today: date | None = None) -> Checke
         seen.add((token.kind, token.text))
         findings.append(Finding(token.kind, token.text, _sentence(text, breaks, token.start)))
     return Checked(tuple(findings), tuple(placeholders))
+
+
+def placeholders_in(text: str) -> tuple[str, ...]:
+    """Only the placeholders (an edited text: its facts are the person's own)."""
+    return check_draft(text, Facts(complete=False)).placeholders
 
 
 def _apostrophes(word: str) -> str:

@@ -16,6 +16,6 @@ PLACEHOLDER_ONE = "placeholder"
 PLACEHOLDER_MANY = "placeholders"
 
 EDIT_STILL_HAS_PLACEHOLDERS = (
-    "This still has {count} to fill in: {placeholders}. Fill them in, or click "
-    "*Post anyway* to post it as it is."
+    ":pencil: This still has {count} to fill in: {placeholders}. Fill them in, or post "
+    "again to send it as it is."
 )

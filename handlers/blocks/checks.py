@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import wording
-from bot.fact_check import Checked
+from bot.fact_check import Checked, placeholders_in
 from bot.slack_ids import CONFIRM_BUTTON_LIMIT, CONFIRM_TEXT_LIMIT, CONFIRM_TITLE_LIMIT
+from handlers.blocks import modals
 from handlers.blocks.message import Block, section
 from handlers.blocks.text import escape
 
@@ -52,6 +53,27 @@ def still_to_fill(sentence: str, placeholders: Sequence[str]) -> str:
         if len(text) <= CONFIRM_TEXT_LIMIT:
             return text
     return sentence.format(count=count, placeholders="…")
+
+
+def edit_still_to_fill(view: dict[str, Any], text: str) -> modals.View | None:
+    """The Edit form again, saying which placeholders are left, when the submitted `text`
+    has any it has not warned of yet; None when it may be posted."""
+    left = placeholders_in(text)
+    meta = modals.metadata(view)
+    if not left or set(left) <= set(meta.get("posting_anyway") or ()):
+        return None
+    warning = still_to_fill(
+        wording.EDIT_STILL_HAS_PLACEHOLDERS, [_inline(placeholder) for placeholder in left]
+    )
+    return modals.edit_modal(
+        str(meta.get("draft_id", "")),
+        text,
+        meta.get("response_url"),
+        ask_for_channel="channel" in view["state"]["values"],
+        warning=warning,
+        posting_anyway=left,
+        channel=modals.submitted(view, "channel") or None,
+    )
 
 
 def listed_placeholders(placeholders: Sequence[str], shown: int = PLACEHOLDERS_SHOWN) -> str:
