@@ -35,7 +35,7 @@ FACT = re.compile(
     rf"""
     # Most words: lower case, not a month or weekday, not part of an address. Nothing to
     # check in them, and matching them first keeps the scan fast (docs/checks.md).
-    (?P<plain>(?!{_PLAIN_EXCEPT})[a-z]+(?![\w.@'’+-]))
+    (?P<plain>[\s,;:!?"“”]+ | (?!{_PLAIN_EXCEPT})[a-z]+(?![\w.@'’+-]))
   | (?P<placeholder>
         \[(?=[^\[\]\n]*[^\W\d_])[^\[\]\n]{{2,60}}\](?!\()        # [date], [Your name]
       | \[\s*(?:\.\.\.|…)\s*\]                                 # […]

@@ -213,3 +213,16 @@ async def test_a_new_placeholder_after_the_warning_is_warned_of_too(
     assert body["response_action"] == "update"
     assert "{team}, [Your name]" in body["view"]["blocks"][0]["text"]["text"]
     assert fake_slack.calls_to("chat.postMessage") == []
+
+
+async def test_many_long_placeholders_still_fit_slacks_confirm(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    names = [f"[the full legal name of signatory number {n}]" for n in range(1, 13)]
+    fake_anthropic.default = Reply(text="Hi Alex,\n\nSigned by " + ", ".join(names) + ".")
+    preview = await preview_for(bot, fake_slack)  # the fake refuses what Slack would
+    text = post_button(preview)["confirm"]["text"]["text"]
+    assert len(text) <= 300
+    assert text.startswith("This draft still has 12 placeholders to fill in: [the full legal")
+    assert " and " in text and text.endswith("more. Post anyway?")
+    assert notes(preview)[0].endswith(", ".join(names[7:8]) + " and 4 more")
