@@ -11,10 +11,13 @@ or files, for placeholders only: every finding might be in what was not kept.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 
 from bot.drafting import DraftRequest
 from bot.fact_check import Facts, known_facts
+
+log = logging.getLogger(__name__)
 
 # Drafts whose facts are kept; the oldest are forgotten first (a few KB each).
 KEPT_DRAFTS = 2_000
@@ -29,7 +32,11 @@ def facts_for(request: DraftRequest, company: str | None = None, *, whole: bool 
             texts.append(str(file.block.get("text", "")))
         else:  # a PDF or an image: read by the model, not by this check
             complete = False
-    return known_facts(texts, complete=complete)
+    try:
+        return known_facts(texts, complete=complete)
+    except Exception as error:  # a bug in the check must never cost a draft
+        log.error("check before you post: could not read the material (%s)", type(error).__name__)
+        return Facts(complete=False)
 
 
 def joined(first: Facts, second: Facts) -> Facts:

@@ -81,7 +81,7 @@ class _Token:
     year: int | None = None
     extra_keys: tuple[str, ...] = field(default=())  # what it adds to known facts
     placeholder: bool = False
-    initial: bool = False  # a sentence's first word: reported only as part of a longer name
+    initial: bool = False  # a sentence's first word: not a name to check
 
 
 def known_facts(texts: Iterable[str], *, complete: bool = True, today: date | None = None) -> Facts:
@@ -104,7 +104,7 @@ def known_facts(texts: Iterable[str], *, complete: bool = True, today: date | No
             keys.update(token.extra_keys)
             if token.month_day:
                 dates.append((*token.month_day, token.year))
-    years = {int(k[5:]) for k in keys if k.startswith("year:")}
+    years = _years_in(keys)
     for month, day, year in dates:
         for candidate in _years(year, years, today):
             if (weekday := _weekday(candidate, month, day)) is not None:
@@ -115,29 +115,29 @@ def known_facts(texts: Iterable[str], *, complete: bool = True, today: date | No
 def check_draft(text: str, facts: Facts, *, today: date | None = None) -> Checked:
     """What the draft states that `facts` lack, and the placeholders still in it."""
     prose = blank_code(text)
-    breaks = [m.end() for m in SENTENCE_BREAK.finditer(prose)]
+    breaks = [(m.start(), m.end()) for m in SENTENCE_BREAK.finditer(prose)]
     findings: list[Finding] = []
     placeholders: dict[str, None] = {}
     seen: set[tuple[str, str]] = set()
-    known_years = {int(k[5:]) for k in facts.keys if k.startswith("year:")}
+    known_years = _years_in(facts.keys)
     unknown: list[_Token] = []
     for token in _tokens(prose, check_names=True):
         if token.placeholder:
             placeholders.setdefault(token.text)
-        elif facts.complete and not _known(token, facts, known_years, today):
+        elif token.initial or not facts.complete:
+            continue
+        elif not _known(token, facts, known_years, today):
             previous = unknown[-1] if unknown else None
             if (
                 previous
                 and token.kind == previous.kind == "name"
                 and _adjacent(prose, previous, token)
             ):
-                # "Dana Whitfield": one finding, even when "Dana" begins the sentence
                 previous.text = prose[previous.start : token.start + len(token.text)]
-                previous.initial = previous.initial and token.initial
-            else:
+            else:  # "Dana Whitfield" mid-sentence: one finding, not two
                 unknown.append(token)
     for token in unknown:
-        if token.initial or (token.kind, token.text) in seen:
+        if (token.kind, token.text) in seen:
             continue
         seen.add((token.kind, token.text))
         findings.append(Finding(token.kind, token.text, _sentence(text, breaks, token.start)))
@@ -147,6 +147,10 @@ def check_draft(text: str, facts: Facts, *, today: date | None = None) -> Checke
 def placeholders_in(text: str) -> tuple[str, ...]:
     """Only the placeholders (an edited text: its facts are the person's own)."""
     return check_draft(text, Facts(complete=False)).placeholders
+
+
+def _years_in(keys: Iterable[str]) -> set[int]:
+    return {int(key[5:]) for key in keys if key.startswith("year:") and key[5:].isdigit()}
 
 
 def _apostrophes(word: str) -> str:
@@ -185,10 +189,12 @@ def _weekday(year: int, month: int, day: int) -> int | None:
         return None
 
 
-def _sentence(text: str, breaks: list[int], start: int) -> str:
-    index = bisect_right(breaks, start)
-    begin = breaks[index - 1] if index else 0
-    end = breaks[index] if index < len(breaks) else len(text)
+def _sentence(text: str, breaks: list[tuple[int, int]], start: int) -> str:
+    """The sentence around `start`: from the end of the break before it to the start of
+    the break after it (`breaks`: (start, end) of each, in order)."""
+    index = bisect_right(breaks, (start, start))
+    begin = breaks[index - 1][1] if index else 0
+    end = breaks[index][0] if index < len(breaks) else len(text)
     sentence = " ".join(text[begin:end].split()).lstrip("-*+•># ")
     if len(sentence) <= _SENTENCE_CAP:
         return sentence
@@ -360,8 +366,10 @@ def _number(text: str, match: re.Match[str], found: str, start: int) -> Iterator
     if value is None:
         return
     canon = _canon(value)
-    keys = (f"num:{canon}", f"year:{canon}")
-    yield _Token("number", found, start, keys=keys, extra_keys=(f"bare:{canon}",))
+    year = (f"year:{canon}",) if canon.isdigit() and len(canon) == 4 else ()
+    yield _Token(
+        "number", found, start, keys=(f"num:{canon}", *year), extra_keys=(f"bare:{canon}",)
+    )
 
 
 def _word(text: str, found: str, start: int, check_names: bool) -> _Token | None:

@@ -7,7 +7,10 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from bot import wording
+from handlers.blocks import checks
 from tests.conftest import RunningBot
 from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.slack import FakeSlack
@@ -72,8 +75,11 @@ async def test_findings_are_escaped_and_never_mention_anyone(
     preview = await preview_for(bot, fake_slack)
     [warning] = notes(preview)
     assert "<!channel>" not in warning and "@here" not in warning and "<b>" not in warning
-    assert warning.startswith(":warning: check: *Orion* in “We asked Orion &lt;!channel&gt; and @")
-    assert "&lt;b&gt;yes&lt;/b&gt;" in warning
+    # As the draft itself shows them: broadcasts inert, markup escaped.
+    assert warning == (
+        ":warning: check: *Orion* in “We asked Orion @\u2060channel and @\u2060here, and "
+        "&lt;b&gt;yes&lt;/b&gt; it works.”"
+    )
 
 
 async def test_more_findings_than_shown_are_counted(
@@ -226,3 +232,35 @@ async def test_many_long_placeholders_still_fit_slacks_confirm(
     assert text.startswith("This draft still has 12 placeholders to fill in: [the full legal")
     assert " and " in text and text.endswith("more. Post anyway?")
     assert notes(preview)[0].endswith(", ".join(names[7:8]) + " and 4 more")
+
+
+async def test_a_link_in_a_finding_shows_where_it_goes(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(
+        text="Hi Alex,\n\nPay at [paypal.com](https://evil.example/pay)."
+    )
+    [warning] = notes(await preview_for(bot, fake_slack))
+    assert warning == (
+        ":warning: check: *https://evil.example/pay* in “Pay at "
+        "[paypal.com (evil.example)](https://evil.example/pay).”"
+    )
+
+
+async def test_a_failing_check_never_costs_the_draft(
+    bot: RunningBot,
+    fake_anthropic: FakeAnthropic,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(text: str, *_: Any, **__: Any) -> Any:
+        raise ValueError(f"cannot read {text!r}")
+
+    monkeypatch.setattr(checks, "check_draft", broken)
+    fake_anthropic.default = Reply(text="Hi Alex,\n\nThe secret plan is ready by [date].")
+    preview = await preview_for(bot, fake_slack)
+    assert preview["blocks"][0]["text"] == "Hi Alex,\n\nThe secret plan is ready by [date]."
+    assert notes(preview) == [] and "confirm" not in post_button(preview)
+    assert "check before you post failed (ValueError)" in caplog.text
+    assert "secret plan" not in caplog.text

@@ -80,9 +80,11 @@ def test_a_code_block_never_closed_is_code_to_the_end() -> None:
     assert check("Run:\n```\nPORT=8443 Orion\n", "explain") == ()
 
 
-def test_sentence_initial_words_are_not_names_but_join_a_name() -> None:
+def test_sentence_initial_words_are_not_names() -> None:
     assert check("Unfortunately the room is taken.", "say the room is taken") == ()
-    assert [f.text for f in check("Marta Oyelaran will chair.", "who chairs")] == ["Marta Oyelaran"]
+    assert check("See you there.", "say see you") == ()
+    assert [f.text for f in check("Marta Oyelaran will chair.", "who chairs")] == ["Oyelaran"]
+    assert [f.text for f in check("It is Marta Oyelaran.", "who chairs")] == ["Marta Oyelaran"]
 
 
 def test_a_finding_is_listed_once() -> None:

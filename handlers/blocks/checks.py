@@ -3,18 +3,32 @@ warnings, the confirm on its Post button, and the Edit form's second chance."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from bot import wording
-from bot.fact_check import Checked, placeholders_in
+from bot.draft_facts import facts_for
+from bot.drafting import Draft
+from bot.fact_check import Checked, check_draft, placeholders_in
 from bot.slack_ids import CONFIRM_BUTTON_LIMIT, CONFIRM_TEXT_LIMIT, CONFIRM_TITLE_LIMIT
 from handlers.blocks import modals
 from handlers.blocks.message import Block, section
-from handlers.blocks.text import escape
+from handlers.blocks.text import escape, safe_draft
+
+log = logging.getLogger(__name__)
 
 CHECKS_SHOWN = 5  # findings listed on a preview; the rest are counted
 PLACEHOLDERS_SHOWN = 8  # placeholders named on a preview and in the confirm
+
+
+def checked(draft: Draft) -> Checked:
+    """The draft's text checked against what its model read; recomputed for every text."""
+    try:
+        return check_draft(draft.text, draft.facts or facts_for(draft.request))
+    except Exception as error:  # a bug in the check must never cost a draft its preview
+        log.error("check before you post failed (%s)", type(error).__name__)
+        return Checked()
 
 
 def check_notes(checked: Checked) -> list[Block]:
@@ -84,8 +98,10 @@ def listed_placeholders(placeholders: Sequence[str], shown: int = PLACEHOLDERS_S
 
 
 def _inline(text: str) -> str:
-    """A piece of the draft inside a line of mrkdwn: one line, escaped, no markup of its own."""
-    return escape(" ".join(text.split())).replace("*", "").replace("`", "'").replace("~", "")
+    """A piece of the draft inside a line of mrkdwn: one line, its links honest and its
+    mentions inert (`safe_draft`), escaped, no markup of its own."""
+    text = escape(safe_draft(" ".join(text.split())))
+    return text.replace("*", "").replace("`", "'").replace("~", "")
 
 
 def _plain(text: str, limit: int) -> dict[str, str]:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from bot import wording
 from bot.budgets import BudgetStatus
-from bot.draft_facts import facts_for
 from bot.drafting import Draft
-from bot.fact_check import check_draft
 from bot.llm import DEADLINE_STOP_REASON
 from bot.prompts import PromptKind, PromptLibrary
 from bot.refinements import REFINEMENTS, TONES
 from bot.slack_ids import PLAIN_INPUT_LIMIT, SECTION_LIMIT
 from bot.style_check import AvoidRule, StyleHit, check_style
-from handlers.blocks.checks import check_notes, post_confirm
+from handlers.blocks.checks import check_notes, checked, post_confirm
 from handlers.blocks.message import Block, Outgoing, context, notice, section
 from handlers.blocks.text import escape, safe_draft, split_markdown
 
@@ -30,13 +28,12 @@ def draft_preview(
         return notice(wording.EMPTY_DRAFT)
     kind = draft.request.kind
     hits = check_style(draft.text, avoid)
-    # Check before you post: recomputed for every new text (bot/fact_check.py).
-    checked = check_draft(draft.text, draft.facts or facts_for(draft.request))
-    actions = preview_actions(draft, fix_style=bool(hits), placeholders=checked.placeholders)
+    check = checked(draft)  # check before you post (bot/fact_check.py)
+    actions = preview_actions(draft, fix_style=bool(hits), placeholders=check.placeholders)
     return Outgoing(
         text="",
         body=safe_draft(draft.text, typed=draft.request.text),
-        blocks=(*notes, *style_notes(hits), *check_notes(checked), *_draft_notes(draft)),
+        blocks=(*notes, *style_notes(hits), *check_notes(check), *_draft_notes(draft)),
         actions=actions if draft.draft_id else None,
         file_name=f"{kind.name}-draft.md",
         file_title=f"Your {kind.name} draft",
