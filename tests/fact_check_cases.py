@@ -107,6 +107,11 @@ CASES: tuple[Case, ...] = (
         ("congratulate jean-luc and ana on ana's promotion",),
         "Congratulations to Jean-Luc, and to Ana on Ana's promotion!",
     ),
+    Case(
+        "decimals and versions",
+        ("release notes for version 3.2: load time down from 1.8 to 1.2 seconds",),
+        "Version 3.2 is out! Pages now load in 1.2 seconds instead of 1.8.",
+    ),
     # ---------------------------------------------------------------- true positives
     Case(
         "an invented date with a weekday that does not fit",
@@ -184,6 +189,12 @@ CASES: tuple[Case, ...] = (
         ("thank the speaker",),
         "Thank you for your talk on <insert topic>. […]",
         placeholders=("<insert topic>", "[…]"),
+    ),
+    Case(
+        "a flag in prose beside a code block",
+        ("explain how to restart the worker",),
+        "Restart it before Friday.\n\n```\nsystemctl restart worker --after Friday\n```",
+        expected=("Friday",),
     ),
     Case(
         "a changed phone number",

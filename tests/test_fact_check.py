@@ -92,6 +92,17 @@ def test_a_finding_is_listed_once() -> None:
     assert [f.text for f in findings] == ["Globex"]
 
 
+def test_a_decimal_is_never_read_as_a_year() -> None:
+    facts = known_facts(["version 3.2, shipped 2026"])  # "3.2" once crashed the check
+    assert "year:2026" in facts.keys and not any(k.startswith("year:3") for k in facts.keys)
+    assert check("It shipped in 2026 as version 3.2.", "version 3.2, shipped 2026") == ()
+
+
+def test_a_sentence_ends_before_the_code_after_it() -> None:
+    [finding] = check("Restart it on Friday.\n\n```\nrestart --now\n```", "restart it")
+    assert finding.sentence == "Restart it on Friday."
+
+
 def test_a_long_sentence_is_trimmed_around_the_finding() -> None:
     filler = "and then the team kept talking about the plan " * 20
     finding = check(f"We met {filler} with Orion {filler}.", "notes")[0]
