@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import wording
+from bot.draft_facts import KeptFacts, facts_for, joined
 from bot.drafting import TRUNCATED_STOP_REASONS, Draft, Drafter, DraftRequest, FollowUp
 from bot.errors import UserFacingError
+from bot.fact_check import Facts
 from bot.files import ReadFile
 from bot.gate import QueuedCallback
 from bot.llm import TextCallback
@@ -74,6 +76,7 @@ class DraftSessions:
         self.retention = timedelta(days=retention_days)
         # Drafts the database refused, by id: their buttons work once `save_unsaved` saves them.
         self._unsaved: dict[str, dict[str, Any]] = {}
+        self.kept_facts = KeptFacts()  # what each draft's model read, for the check (memory)
 
     async def create(
         self,
@@ -84,6 +87,9 @@ class DraftSessions:
         """Draft (raises `DraftFailed`) and keep it, so its buttons can refine it."""
         draft = await self.drafter.draft(request, on_text=on_text, on_queued=on_queued)
         draft_id = secrets.token_hex(8)
+        facts = facts_for(request, self.library.company)
+        self.kept_facts.keep(draft_id, facts)
+        draft = replace(draft, facts=facts)
         now = datetime.now(UTC).isoformat(timespec="microseconds")
         row = {
             "id": draft_id,
@@ -254,7 +260,23 @@ class DraftSessions:
         versions = await write_off_loop(
             self.add_version, stored, text, refinement.name, stop_reason=draft.stop_reason
         )
-        return replace(draft, text=text, draft_id=draft_id, versions=versions)
+        facts = self.facts_of(stored, request)
+        return replace(draft, text=text, draft_id=draft_id, versions=versions, facts=facts)
+
+    def facts_of(self, stored: StoredDraft, read_again: DraftRequest | None = None) -> Facts:
+        """What `stored`'s model read (kept since it was made, `bot.draft_facts`), with
+        what a refinement read again (`read_again`: its transcript and files)."""
+        request = read_again or DraftRequest(
+            kind=stored.kind, text=stored.request, user_id=stored.user_id, source="stored"
+        )
+        whole = (not stored.source_ref or bool(request.material)) and (
+            not stored.file_ids or bool(request.files)
+        )
+        fresh = facts_for(request, self.library.company, whole=whole)
+        kept = self.kept_facts.get(stored.id)
+        facts = joined(kept, fresh) if kept else fresh
+        self.kept_facts.keep(stored.id, facts)
+        return facts
 
     def as_draft(self, stored: StoredDraft) -> Draft:
         """A stored draft in the shape renderers take (no model call)."""
@@ -278,6 +300,7 @@ class DraftSessions:
             usage_id=0,
             draft_id=stored.id,
             versions=stored.versions,
+            facts=self.facts_of(stored),
         )
 
     def _stored(self, row: dict[str, Any]) -> StoredDraft:
