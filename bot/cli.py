@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
     lazy_commands={
         "audit": "bot.cli_audit:audit",
         "budget": "bot.cli_budget:budget",
+        "channel": "bot.cli_channel:channel",
         "datasette": "bot.cli_datasette:datasette",
         "manifest": "bot.cli_manifest:manifest",
         "purge": "bot.cli_purge:purge",
@@ -57,6 +58,7 @@ def cli() -> None:
       draftbot kinds
       draftbot report --period last-month
       draftbot budget set U012AB3CD 25
+      draftbot channel set C0123ABCD --default-kind email --model claude-haiku-4-5
       draftbot audit
       draftbot purge
       draftbot doctor

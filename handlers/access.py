@@ -79,6 +79,9 @@ class Access:
         rules = self.rules
         if (reason := place_refusal(rules, channel_id)) is not None:
             return reason
+        preset = await self.services.drafter.presets.get(channel_id)
+        if preset is not None and not preset.enabled:  # an admin switched it off here
+            return "channel"
         if not rules.guests:
             user = await self._person(user_id)
             if not user:  # Slack could not say who this is: fail closed

@@ -129,7 +129,10 @@ def store(database_url: str) -> Iterator[Storage]:
 
 
 def test_migrations_are_numbered_in_order() -> None:
-    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+    # Strictly increasing from 1; a gap is harmless (versions are applied by number, in
+    # order) and lets parallel branches claim their numbers before they merge.
+    versions = [m.version for m in MIGRATIONS]
+    assert versions[0] == 1 and versions == sorted(set(versions))
 
 
 def test_usage_daily_triggers(database_url: str) -> None:

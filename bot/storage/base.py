@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, fields
 from typing import Any
 
+from bot.storage.channel_queries import ChannelQueries
 from bot.storage.dialects import Dialect, Result, Run
 from bot.storage.records import (
     USAGE_COLUMNS,
@@ -71,7 +72,7 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-class SqlStore(ABC):
+class SqlStore(ChannelQueries, ABC):
     """`bot.storage.Storage` over any connection that runs the shared SQL."""
 
     dialect: Dialect

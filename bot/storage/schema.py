@@ -261,6 +261,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         "drafts.file_ids: the Slack files a draft was read from (their ids, never their bytes)",
         lambda dialect: [dialect.ddl("alter table drafts add column file_ids {text}")],
     ),
+    Migration(
+        9,
+        "channel_settings: a channel's preset (instructions, default kind, model, tone, on/off)",
+        lambda dialect: [
+            dialect.ddl(
+                """create table if not exists channel_settings (
+        channel_id {text} primary key,
+        channel_name {text},
+        instructions {text},
+        default_kind {text},
+        model {text},
+        tone {text},
+        enabled {int} not null,
+        updated_by {text} not null,
+        updated_at {text} not null
+    )"""
+            )
+        ],
+    ),
 )
 
 

@@ -1938,6 +1938,18 @@ def _option_errors(element: dict[str, Any], pointer: str) -> list[str]:
             if isinstance(option, dict) and _text_len(option.get(part)) > 75:
                 where = f"{pointer}/options/{i}/{part}/text"
                 errors.append(f"must be less than 76 characters [json-pointer:{where}]")
+    initial, options = element.get("initial_option"), element.get("options")
+    if isinstance(initial, dict) and isinstance(options, list) and initial not in options:
+        # Slack: the initial option must be one of the options, text and value alike.
+        errors.append(
+            f"must match one of the provided options [json-pointer:{pointer}/initial_option]"
+        )
+    initial_value = element.get("initial_value")
+    limit = element.get("max_length")
+    if isinstance(initial_value, str) and isinstance(limit, int) and len(initial_value) > limit:
+        errors.append(
+            f"must be less than {limit + 1} characters [json-pointer:{pointer}/initial_value]"
+        )
     return errors
 
 
