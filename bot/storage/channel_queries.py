@@ -66,3 +66,40 @@ class ChannelQueries(ABC):
             for setting, before, after in changes:
                 run(ADMIN_CHANGE, [now, actor, setting, channel_id, before, after])
         return changes
+
+    def access_overrides(self) -> dict[str, dict[str, Any]]:
+        """The access rules admins changed at run time, by rule."""
+        rows = self._run("select * from access_overrides order by rule").dicts()
+        return {row["rule"]: row for row in rows}
+
+    def put_access_overrides(
+        self, values: dict[str, str | None], actor: str, settings: dict[str, str]
+    ) -> Changes:
+        """Set each rule in `values` to its value (None: back to the setting's), recording
+        each change in `admin_changes` (`settings`: the settings' values, shown as the old
+        or new value when there is no override), all in one transaction."""
+        now = utc_now_iso()
+        changes: Changes = []
+        with self._transaction(lock="access_overrides") as run:
+            found = run("select rule, value from access_overrides").rows
+            old = {str(rule): str(value) for rule, value in found}
+            for rule, value in values.items():
+                before = old.get(rule)
+                if value == before:
+                    continue
+                if value is None:
+                    run("delete from access_overrides where rule = ?", [rule])
+                else:
+                    run(
+                        "insert into access_overrides (rule, value, set_by, set_at) "
+                        "values (?, ?, ?, ?) on conflict (rule) do update set "
+                        "value = excluded.value, set_by = excluded.set_by, "
+                        "set_at = excluded.set_at",
+                        [rule, value, actor, now],
+                    )
+                setting = f"access {rule}"
+                shown_before = before if before is not None else f"setting: {settings[rule] or '-'}"
+                shown_after = value if value is not None else f"setting: {settings[rule] or '-'}"
+                changes.append((setting, shown_before or "-", shown_after or "-"))
+                run(ADMIN_CHANGE, [now, actor, setting, "access", changes[-1][1], changes[-1][2]])
+        return changes

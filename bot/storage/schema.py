@@ -280,6 +280,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             )
         ],
     ),
+    Migration(
+        10,
+        "access_overrides: access rules admins changed at run time, replacing the settings'",
+        lambda dialect: [
+            dialect.ddl(
+                """create table if not exists access_overrides (
+        rule {text} primary key,
+        value {text} not null,
+        set_by {text} not null,
+        set_at {text} not null
+    )"""
+            )
+        ],
+    ),
 )
 
 

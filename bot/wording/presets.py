@@ -47,3 +47,31 @@ PRESET_BAD_CHANNEL = (
 
 # How instructions read in the audit log (not their text).
 PRESET_INSTRUCTIONS_SUMMARY = "{length:,} characters, sha256 {digest}"
+
+# `/draft admin access`: the access rules in force, changed at run time.
+ACCESS_FORM_TITLE = "Who may use Draftbot"
+ACCESS_FORM_INTRO = (
+    "The rules in force on every instance. A change replaces the setting's value until it is "
+    "reset (`draftbot access reset`); choosing the setting's own value resets it too."
+)
+ACCESS_FORM_USERS = "People allowed (empty: everyone)"
+ACCESS_FORM_GROUPS = "User groups allowed (IDs like S0123ABCD, or @handles)"
+ACCESS_FORM_CHANNELS = "Channels allowed (empty: every channel)"
+ACCESS_FORM_BLOCKED = "Channels where Draftbot is never used"
+ACCESS_FORM_DMS = "Direct messages"
+ACCESS_FORM_GUESTS = "Guests and people from other organizations"
+ACCESS_ON = "On"
+ACCESS_OFF = "Off"
+ACCESS_FROM_SETTING = "In force: the setting {setting}."
+ACCESS_FROM_OVERRIDE = (
+    "In force: changed at run time by {who} on {when} UTC (the setting {setting} says: "
+    "{setting_value})."
+)
+ACCESS_UNKNOWN_GROUP = (
+    "Slack knows no user group {handle}: use its ID (S…) or its handle as Slack shows it."
+)
+ACCESS_GROUPS_UNREADABLE = (
+    "Slack would not list the user groups ({error}), so @handles can't be looked up: use IDs "
+    "(S…) instead."
+)
+ACCESS_SAVED = "Saved who may use Draftbot: {summary}."
