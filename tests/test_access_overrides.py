@@ -17,6 +17,7 @@ from tests.conftest import RunningBot
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.slack import FakeSlack
 from tests.test_channel_presets import opened_view, replies, second_bot
+from tests.test_doctor import doctor
 from tests.test_previews import view_submission
 
 pytest_plugins = ["tests.postgres"]
@@ -202,3 +203,20 @@ async def test_a_change_on_one_instance_applies_on_another_sharing_postgresql(
     reply = await second_bot.slash("email to Alex about Friday", channel_id="C0GENERAL")
     await replies(fake_slack, reply.response_url)
     assert len(fake_anthropic.message_requests()) == 2
+
+
+async def test_doctor_names_the_presets_and_overrides_in_force(env: dict[str, str]) -> None:
+    checks, _ = await doctor(env)
+    assert checks["Channel presets"].detail == "No channel has a preset."
+    assert checks["Access overrides"].detail == "None: the access settings apply as set."
+    run_cli(env, "channel", "set", "C0SUPPORT", "--model", "claude-haiku-4-5")
+    run_cli(env, "channel", "set", "C0RANDOM", "--disabled")
+    run_cli(env, "access", "set", "--dms", "off")
+    checks, report = await doctor(env)
+    presets = checks["Channel presets"].detail
+    assert presets.startswith("2 channels with a preset: ")
+    assert "C0SUPPORT: model claude-haiku-4-5" in presets and "C0RANDOM: switched off" in presets
+    overrides = checks["Access overrides"].detail
+    assert "DRAFTBOT_DMS=off (by cli, " in overrides
+    assert "but not in direct messages" in overrides
+    assert "Access overrides" in report
