@@ -22,7 +22,6 @@ from bot.access import AccessRules, parse_access
 from bot.channel_settings import FAILED_CACHE_SECONDS, PRESET_CACHE_SECONDS
 from bot.storage import Storage
 from bot.storage.channel_queries import Changes
-from bot.storage.offloop import off_loop
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +121,8 @@ class AccessOverrides:
 
     async def rules(self) -> AccessRules:
         """When the database fails, the rules last read (at first, the settings') apply."""
+        from bot.storage.offloop import off_loop  # asyncio: not loaded by `draftbot --help`
+
         cached = self._cached
         if cached is not None and cached[0] > self.clock():
             return cached[1]

@@ -24,7 +24,6 @@ from bot.pricing import PriceTable
 from bot.prompts import PromptLibrary
 from bot.storage import Storage, utc_now_iso
 from bot.storage.channel_queries import Changes
-from bot.storage.offloop import off_loop
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +127,10 @@ def describe_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> 
     """(setting, old, new) for each field a change touches, as `admin_changes` records it."""
     changes = []
     for field, setting in AUDITED_FIELDS.items():
-        before = audit_value(field, old[field]) if old else None
-        after = audit_value(field, new[field]) if new else None
-        if old is None and field == "enabled" and after == "yes":
-            continue  # a new preset is on unless it says otherwise: nothing changed there
+        # No preset at all: Draftbot may be used there ("yes"), and nothing else is set.
+        absent = 1 if field == "enabled" else None
+        before = audit_value(field, old[field] if old else absent)
+        after = audit_value(field, new[field] if new else absent)
         if before != after:
             changes.append((setting, before, after))
     return changes
@@ -202,6 +201,8 @@ class ChannelPresets:
     async def get(self, channel_id: str | None) -> ChannelPreset | None:
         """The channel's preset (None: it has none, or this is no channel). When the database
         fails, the last value read is used, and asked for again a few seconds later."""
+        from bot.storage.offloop import off_loop  # asyncio: not loaded by `draftbot --help`
+
         if not channel_id:
             return None
         cached = self._cache.get(channel_id)

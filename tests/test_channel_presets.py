@@ -288,6 +288,7 @@ def test_the_cli_sets_shows_lists_and_unsets_a_preset(env: dict[str, str], tmp_p
     assert INSTRUCTIONS not in audit  # only its length and hash
     assert "preset removed" in run_cli(env, "channel", "unset", SUPPORT)
     assert "no preset" in run_cli(env, "channel", "show", SUPPORT)
+    assert "no → yes" in run_cli(env, "audit")  # with no preset, Draftbot may be used there
     assert "channel model" in run_cli(env, "audit") and "claude-haiku-4-5 → -" in run_cli(
         env, "audit"
     )
