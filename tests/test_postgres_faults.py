@@ -24,8 +24,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from bot.channel_settings import ChannelPreset, save_preset
 from bot.storage import ConnectionLost, StorageTimeout, StorageUnavailable, open_store
 from bot.storage.base import SqlStore
+from bot.storage.channel_queries import ChannelQueries
 from bot.storage.postgres import (
     RESERVATION_LOCK_CLASS,
     RETRIED_CALLS,
@@ -205,6 +207,18 @@ def test_a_read_cut_off_mid_statement_runs_again_on_a_new_connection(postgres_ur
     store.close()
 
 
+def test_a_channel_preset_read_cut_off_mid_statement_runs_again(postgres_url: str) -> None:
+    """Every request in a channel reads its preset: a fail-over must not lose it."""
+    store = PostgresStore(postgres_url)
+    save_preset(store, ChannelPreset("C0SUPPORT", model="claude-haiku-4-5", updated_by="cli"))
+    lock = "lock table channel_settings in access exclusive mode"
+    read = cut_off_while_waiting(
+        postgres_url, store, lock, lambda: store.channel_setting("C0SUPPORT")
+    )
+    assert read is not None and read["model"] == "claude-haiku-4-5"
+    store.close()
+
+
 def test_a_usage_row_cut_off_mid_statement_is_reported_not_written_twice(
     postgres_url: str,
 ) -> None:
@@ -229,8 +243,9 @@ def test_a_reservation_cut_off_before_commit_runs_again(postgres_url: str) -> No
 
 
 def test_only_storage_calls_are_retried_and_never_a_usage_row() -> None:
-    assert set(vars(SqlStore)) >= RETRIED_CALLS | RETRIED_IF_ROLLED_BACK
+    assert {*vars(SqlStore), *vars(ChannelQueries)} >= RETRIED_CALLS | RETRIED_IF_ROLLED_BACK
     assert {"record_usage", "save_draft", "claim_draft", "first_time"}.isdisjoint(RETRIED_CALLS)
+    assert {"put_channel_setting", "put_access_overrides"}.isdisjoint(RETRIED_CALLS)
 
 
 # Limits

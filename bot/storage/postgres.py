@@ -35,6 +35,7 @@ from psycopg import errors, pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bot.storage.base import SqlStore
+from bot.storage.channel_queries import ChannelQueries
 from bot.storage.dialects import POSTGRES, ConnectionLost, Result, Run, StorageError, StorageTimeout
 from bot.storage.schema import log_applied, migrate
 
@@ -83,7 +84,7 @@ RETRIED_CALLS = frozenset(
     {
         "usage_rows", "usage_sums", "timings", "daily_costs", "user_spend_nano_usd", "people",
         "refusals", "budget_overrides", "budget_override", "get_draft", "check_writable",
-        "save_person", "release",
+        "save_person", "release", "channel_setting", "channel_settings", "access_overrides",
     }
 )  # fmt: skip
 RETRIED_IF_ROLLED_BACK = frozenset({"reserve", "purge_drafts"})
@@ -199,7 +200,7 @@ def _retried_once(name: str, call: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-for _name, _call in vars(SqlStore).items():
+for _name, _call in {**vars(ChannelQueries), **vars(SqlStore)}.items():
     if _name in RETRIED_CALLS | RETRIED_IF_ROLLED_BACK:
         setattr(PostgresStore, _name, _retried_once(_name, _call))
 
