@@ -228,7 +228,7 @@ def test_both_backends_have_the_same_tables_columns_and_indexes(
     assert postgres_tables == sqlite_tables
     assert set(sqlite_tables) == {
         "usage", "usage_daily", "people", "budgets", "reservations", "budget_alerts",
-        "drafts", "handled_events", "usage_replays", "admin_changes",
+        "drafts", "handled_events", "usage_replays", "admin_changes", "usage_monthly",
         "channel_settings", "access_overrides",
     }  # fmt: skip
     assert {name for (name,) in indexes} == sqlite_indexes == {

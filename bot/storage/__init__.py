@@ -9,6 +9,7 @@ the same schema (bot/storage/schema.py), so they give the same numbers.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -48,7 +49,7 @@ class Storage(Protocol):
         self, first_day: str, end_day: str, group_by: GroupBy
     ) -> list[dict[str, Any]]: ...
     def timings(
-        self, start: str, end: str, group_by: GroupBy
+        self, start: str, end: str, group_by: GroupBy, people: Sequence[str] | None = None
     ) -> dict[str, tuple[IntArray, IntArray]]: ...
     def refusals(self, start: str, end: str, group_by: GroupBy) -> list[tuple[str, str, int]]: ...
     def daily_costs(

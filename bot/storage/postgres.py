@@ -35,7 +35,6 @@ from psycopg import errors, pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bot.storage.base import SqlStore
-from bot.storage.channel_queries import ChannelQueries
 from bot.storage.dialects import POSTGRES, ConnectionLost, Result, Run, StorageError, StorageTimeout
 from bot.storage.schema import log_applied, migrate
 
@@ -200,9 +199,10 @@ def _retried_once(name: str, call: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-for _name, _call in {**vars(ChannelQueries), **vars(SqlStore)}.items():
-    if _name in RETRIED_CALLS | RETRIED_IF_ROLLED_BACK:
-        setattr(PostgresStore, _name, _retried_once(_name, _call))
+# Inherited ones too: the report queries (bot/storage/report_queries.py) and the channel and
+# access queries (bot/storage/channel_queries.py) live in SqlStore's bases.
+for _name in sorted(RETRIED_CALLS | RETRIED_IF_ROLLED_BACK):
+    setattr(PostgresStore, _name, _retried_once(_name, getattr(SqlStore, _name)))
 
 
 def connection_string(database_url: str) -> str:
