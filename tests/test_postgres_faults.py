@@ -218,6 +218,21 @@ def test_a_channel_preset_read_cut_off_mid_statement_runs_again(postgres_url: st
     store.close()
 
 
+def test_a_report_read_cut_off_mid_statement_runs_again(postgres_url: str) -> None:
+    """The report queries live in a base class of SqlStore: they are retried all the same."""
+    store = PostgresStore(postgres_url)
+    store.record_usage(row())
+    day = row().created_at[:10]
+
+    def sums() -> list[dict[str, Any]]:
+        return store.usage_sums(day, "2999-01-01", "user")
+
+    lock = "lock table usage, usage_daily, usage_monthly in access exclusive mode"
+    [found] = cut_off_while_waiting(postgres_url, store, lock, sums)
+    assert found["requests"] == 1
+    store.close()
+
+
 def test_a_usage_row_cut_off_mid_statement_is_reported_not_written_twice(
     postgres_url: str,
 ) -> None:
