@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.storage.channel_queries import ChannelQueries
 from bot.storage.dialects import Run
+from bot.storage.draft_versions import PURGE_VERSIONS, DraftVersionQueries
 from bot.storage.records import (
     USAGE_COLUMNS,
     UsageRecord,
@@ -56,7 +57,7 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-class SqlStore(ReportQueries, ChannelQueries):
+class SqlStore(ReportQueries, DraftVersionQueries, ChannelQueries):
     """`bot.storage.Storage` over any connection that runs the shared SQL (`_run`, declared
     with the report queries and the channel/access queries it inherits)."""
 
@@ -266,6 +267,7 @@ class SqlStore(ReportQueries, ChannelQueries):
 
     def purge_drafts(self, older_than: str) -> int:
         with self._transaction() as run:
+            run(PURGE_VERSIONS, [older_than])  # their versions first: they hold text too
             purged = run("delete from drafts where updated_at < ?", [older_than]).rowcount
             run("delete from handled_events where handled_at < ?", [older_than])
         return purged

@@ -308,6 +308,25 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         9,
+        "draft_versions: each version of a draft (its text: purged with the draft)",
+        lambda dialect: [
+            # Holds draft text, like `drafts`: rows go when their draft is purged.
+            dialect.ddl(
+                """create table if not exists draft_versions (
+        draft_id {text} not null,
+        version {int} not null,
+        text {text},
+        stop_reason {text},
+        made_by {text} not null,
+        restored_from {int},
+        created_at {text} not null,
+        primary key (draft_id, version)
+    )"""
+            )
+        ],
+    ),
+    Migration(
+        10,
         "channel_settings: a channel's preset (instructions, default kind, model, tone, on/off)",
         lambda dialect: [
             dialect.ddl(
@@ -326,7 +345,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ],
     ),
     Migration(
-        10,
+        11,
         "access_overrides: access rules admins changed at run time, replacing the settings'",
         lambda dialect: [
             dialect.ddl(
