@@ -36,8 +36,10 @@ log = logging.getLogger(__name__)
     default_if_no_args=True,
     # In modules of their own, imported only when run (or listed by --help).
     lazy_commands={
+        "access": "bot.cli_access:access",
         "audit": "bot.cli_audit:audit",
         "budget": "bot.cli_budget:budget",
+        "channel": "bot.cli_channel:channel",
         "datasette": "bot.cli_datasette:datasette",
         "manifest": "bot.cli_manifest:manifest",
         "purge": "bot.cli_purge:purge",
@@ -57,6 +59,8 @@ def cli() -> None:
       draftbot kinds
       draftbot report --period last-month
       draftbot budget set U012AB3CD 25
+      draftbot channel set C0123ABCD --default-kind email --model claude-haiku-4-5
+      draftbot access set --dms off
       draftbot audit
       draftbot purge
       draftbot doctor

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot import wording
 from bot.budgets import Budgets, BudgetStatus, OverBudget, ThresholdAlerts, over_budget_message
+from bot.channel_settings import ChannelPreset, ChannelPresets
 from bot.config import CacheTTL
 from bot.errors import UserFacingError
 from bot.fact_check import Facts
@@ -64,6 +65,8 @@ class DraftRequest:
     # Files the model reads before the request, each one content block (`bot.files`); like
     # `material`, never stored with the draft.
     files: tuple[ReadFile, ...] = ()
+    kind_named: bool = True  # False: the person named no kind, so the channel's may apply
+    preset: ChannelPreset | None = None  # the channel's preset, once `Drafter` applied it
 
 
 @dataclass(frozen=True)
@@ -109,9 +112,9 @@ class DraftFailed(UserFacingError):
 
 
 def file_blocks(files: tuple[ReadFile, ...], ttl: CacheTTL) -> list[dict[str, Any]]:
-    """The files' blocks, the last one a cache breakpoint (the system prompt holds two, so
-    a request has three of the four allowed): refinements send the same prefix and read
-    the files from the cache instead of paying for them again."""
+    """The files' blocks, the last one a cache breakpoint (the system prompt holds two, three
+    with a channel preset, so a request has at most the four allowed): refinements send the
+    same prefix and read the files from the cache instead of paying for them again."""
     blocks = [dict(file.block) for file in files]
     cache_control: dict[str, str] = {"type": "ephemeral"}
     if ttl == "1h":
@@ -134,7 +137,9 @@ class Drafter:
         admins_listening: bool = False,
         journal: UsageJournal | None = None,
         outage_limit_seconds: float = 300.0,
+        presets: ChannelPresets | None = None,
     ) -> None:
+        self.presets = presets or ChannelPresets(store)
         self.journal = journal or UsageJournal(None)
         self.outage_limit_seconds = outage_limit_seconds
         self.budgets = budgets
@@ -160,9 +165,11 @@ class Drafter:
                 {"role": "assistant", "content": request.follow_up.previous_draft},
                 {"role": "user", "content": request.follow_up.instruction},
             ]
+        preset = request.preset
+        channel_block = preset.block_text if preset else None
         return ModelRequest(
-            model=request.kind.model or self.default_model,
-            system=self.library.system_blocks(request.kind, self.cache_ttl),
+            model=request.kind.model or (preset.model if preset else None) or self.default_model,
+            system=self.library.system_blocks(request.kind, self.cache_ttl, channel_block),
             messages=messages,
             max_tokens=request.kind.max_tokens,
             cache_ttl=self.cache_ttl,
@@ -178,6 +185,7 @@ class Drafter:
         """Wait for a place in the model queue, check the budget, call the model, log usage.
         Raises `DraftFailed`; a request the queue turns away has spent and reserved nothing."""
         self._refuse_if_usage_cannot_be_kept()
+        request = await self.with_preset(request)
         model_request = self.model_request(request)
         admission = await self._admit(request, on_queued)
         try:
@@ -191,6 +199,17 @@ class Drafter:
         if self.budgets:
             draft = replace(draft, budget_alerts=await self._threshold_alerts(request.user_id))
         return draft
+
+    async def with_preset(self, request: DraftRequest) -> DraftRequest:
+        """The request as its channel's preset shapes it: the preset rides along (its block
+        and model), and its kind replaces the default when the person named none."""
+        preset = await self.presets.get(request.channel_id)
+        if preset is None:
+            return request
+        kind = request.kind
+        if not request.kind_named and preset.default_kind:
+            kind = self.library.find(preset.default_kind) or kind
+        return replace(request, kind=kind, preset=preset)
 
     def _refuse_if_usage_cannot_be_kept(self) -> None:
         """A short database outage is bridged by the journal; a long one, or a full journal,

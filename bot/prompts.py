@@ -73,6 +73,7 @@ class Route:
     kind: PromptKind | None  # None: the user asked for help
     text: str  # the request as typed, sent to the model unchanged
     needs_details: bool = False  # only a kind word, nothing to draft from
+    defaulted: bool = False  # no kind named: the default kind (or the channel's) applies
 
     @property
     def is_help(self) -> bool:
@@ -123,7 +124,7 @@ class PromptLibrary:
             break
         if filler_match:
             return self._route_to(filler_match[1], words, filler_match[0], text)
-        return Route(kind=self.default_kind, text=text)
+        return Route(kind=self.default_kind, text=text, defaulted=True)
 
     def _language_phrase(self, words: list[str], index: int) -> PromptKind | None:
         """The kind with an alias like `in <language>` when `words[index:]` read "in Spanish"."""
@@ -135,13 +136,17 @@ class PromptLibrary:
         details = [w for w in words[index + 1 :] if _normalise(w) not in FILLER_WORDS]
         return Route(kind=kind, text=text, needs_details=not details)
 
-    def system_blocks(self, kind: PromptKind, ttl: CacheTTL = "5m") -> list[dict[str, Any]]:
-        """House style (and company pack), then the kind, each ending a cache breakpoint.
+    def system_blocks(
+        self, kind: PromptKind, ttl: CacheTTL = "5m", channel: str | None = None
+    ) -> list[dict[str, Any]]:
+        """House style (and company pack), then the kind, each ending a cache breakpoint;
+        then `channel`, a channel preset's block (`bot.channel_settings`), ending a third.
 
         The first breakpoint lets every kind share the house-style (and company) prefix; the
-        second lets repeated requests of one kind reuse the whole system prompt. The company
-        pack shares the house style's breakpoint: one breakpoint, not two, for the prefix
-        every kind reads.
+        second lets repeated requests of one kind reuse the whole system prompt; the third,
+        every request of that kind from that channel. The company pack shares the house
+        style's breakpoint: one breakpoint, not two, for the prefix every kind reads, which
+        leaves the fourth for an attached file.
         """
         cache_control: dict[str, str] = {"type": "ephemeral"}
         if ttl == "1h":
@@ -150,7 +155,13 @@ class PromptLibrary:
         if self.company:
             shared.append({"type": "text", "text": self.company})
         shared[-1]["cache_control"] = dict(cache_control)
-        return [*shared, {"type": "text", "text": kind.body, "cache_control": dict(cache_control)}]
+        blocks = [
+            *shared,
+            {"type": "text", "text": kind.body, "cache_control": dict(cache_control)},
+        ]
+        if channel:
+            blocks.append({"type": "text", "text": channel, "cache_control": dict(cache_control)})
+        return blocks
 
     def shared_prefix_length(self) -> int:
         """How many of `system_blocks` every kind shares (up to the first breakpoint)."""

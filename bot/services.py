@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.access_overrides import AccessOverrides
 from bot.budgets import Budgets
 from bot.config import Settings
 from bot.inflight import InFlight
@@ -33,6 +34,7 @@ class Services:
     drafter: Drafter
     sessions: DraftSessions
     slack_client: AsyncWebClient | None  # None when no Slack token is configured
+    access_rules: AccessOverrides  # the access settings, with admins' run-time overrides
     journal: UsageJournal = field(default_factory=lambda: UsageJournal(None))
     in_flight: InFlight = field(default_factory=InFlight)  # drafts started, for shutdown
 
@@ -124,5 +126,6 @@ def build_services(settings: Settings, retry_policy: RetryPolicy | None = None) 
             drafter, store, library, settings.draft_retention_days, stuck_after(settings)
         ),
         slack_client=slack_client,
+        access_rules=AccessOverrides(store, settings.access),
         journal=journal,
     )

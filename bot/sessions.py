@@ -96,7 +96,7 @@ class DraftSessions:
             "user_id": request.user_id,
             "team_id": request.team_id,
             "channel_id": request.channel_id,
-            "kind": request.kind.name,
+            "kind": draft.request.kind.name,  # the channel's default kind, if it applied
             "request": request.text,
             "text": draft.text,
             "stop_reason": draft.stop_reason,

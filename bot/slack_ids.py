@@ -65,6 +65,15 @@ def user_argument(text: str) -> str | None:
     return (match.group(1) or match.group(2)) if match else None
 
 
+def channel_argument(text: str) -> tuple[str, str | None] | None:
+    """(channel id, name or None) from `<#C123|support>` (how Slack escapes a channel named
+    in a slash command) or a plain `C123`; None when it is neither."""
+    text = text.strip()
+    if match := CHANNEL_MENTION.fullmatch(text):
+        return match.group(1), match.group(2) or None
+    return (text, None) if CHANNEL_ID.fullmatch(text) and not is_direct_message(text) else None
+
+
 def is_user_id(value: str) -> bool:
     return USER_ID.fullmatch(value) is not None
 

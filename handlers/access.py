@@ -25,13 +25,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
-from bot.access import REFUSED_STATUS, AccessRules, RefusalReason, place_refusal
+from bot.access import REFUSED_STATUS, RefusalReason, place_refusal
 from bot.drafting import DraftRequest
 from bot.pricing import Cost
 from bot.prompts import PromptKind
 from bot.services import Services
 from bot.sessions import StoredDraft
-from bot.slack_ids import MessageRef
+from bot.slack_ids import MessageRef, is_direct_message
 from bot.usage_rows import Asked, usage_record
 from handlers.blocks import previews
 from handlers.blocks.message import Block, Outgoing, notice
@@ -64,7 +64,6 @@ class Access:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.services = services
-        self.rules: AccessRules = services.settings.access
         self.people = people
         self.client = client
         self.home_team = home_team  # the workspace Draftbot is installed in (auth.test)
@@ -76,9 +75,13 @@ class Access:
     async def refusal(self, user_id: str, channel_id: str | None) -> RefusalReason | None:
         """Why this person may not use Draftbot here (None: they may). `channel_id` None
         (or a D… id) is a direct message with Draftbot."""
-        rules = self.rules
+        rules = await self.services.access_rules.rules()  # the settings, or admins' overrides
         if (reason := place_refusal(rules, channel_id)) is not None:
             return reason
+        if not is_direct_message(channel_id):
+            preset = await self.services.drafter.presets.get(channel_id)
+            if preset is not None and not preset.enabled:  # an admin switched it off here
+                return "channel"
         if not rules.guests:
             user = await self._person(user_id)
             if not user:  # Slack could not say who this is: fail closed

@@ -1,4 +1,5 @@
-"""`/draft usage` for everyone; `/draft report` and `/draft budget` for admins."""
+"""`/draft usage` for everyone; `/draft report`, `/draft budget` and `/draft admin …` (a
+channel's preset, who may use Draftbot) for admins."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.report_formats import summary_text
 from bot.reports import PERIOD_NAMES, named_period
 from bot.slack_ids import USER_ARGUMENT, user_argument
 from bot.storage.offloop import off_loop, write_off_loop
+from handlers import access_admin, presets
 from handlers.blocks import previews
 from handlers.blocks.message import Outgoing, context, layout
 from handlers.blocks.reports import summary_blocks, usage_message
@@ -44,6 +46,10 @@ def parse_subcommand(text: str) -> Subcommand | None:
         return Subcommand("report", tuple(arg.lower() for arg in args))
     if name == "budget" and (not args or USER_ARGUMENT.match(args[0])):
         return Subcommand("budget", args)
+    if name == "admin" and args and args[0].lower() == "channel" and len(args) <= 2:
+        return Subcommand("admin", args)  # `admin channel #support`: a form
+    if name == "admin" and [arg.lower() for arg in args] == ["access"]:
+        return Subcommand("admin", ("access",))  # who may use Draftbot: a form
     return None
 
 
@@ -56,7 +62,10 @@ async def run(
         status = await off_loop(budgets.status, user_id)
         await ack(**layout(usage_message(status)).messages[0])
         return
-    await ack(text=wording.REPORT_WORKING if sub.name == "report" else "…")
+    if sub.name == "admin":
+        await ack()  # a form opens, or a sentence says why not
+    else:
+        await ack(text=wording.REPORT_WORKING if sub.name == "report" else "…")
     if not await flows.people.is_admin(user_id):
         log.info("refused admin command %s for non-admin user=%s", sub.name, user_id)
         admins = previews.admin_contact(flows.services.settings.admin_user_ids)
@@ -65,6 +74,12 @@ async def run(
         return
     if sub.name == "report":
         await _report(flows, sub, user_id, reply)
+        return
+    if sub.name == "admin" and sub.args == ("access",):
+        await access_admin.open_access_form(flows, command, reply)
+        return
+    if sub.name == "admin":
+        await presets.open_channel_form(flows, sub.args[1:], command, reply)
         return
     try:
         # A partial, not the module's function: the pause after a failed write is kept per

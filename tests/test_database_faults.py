@@ -120,7 +120,9 @@ def tiny_disk() -> Iterator[Path]:
 
 def fill(disk: Path) -> Path:
     filler = disk / "filler"
-    with open(filler, "wb") as file:
+    # Unbuffered: a buffered file's close() flushes what the last write left in its buffer,
+    # and raises ENOSPC there (outside the try) whenever the free space ends mid-buffer.
+    with open(filler, "wb", buffering=0) as file:
         try:
             while True:
                 file.write(b"\0" * 65_536)

@@ -24,6 +24,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from bot.channel_settings import ChannelPreset, save_preset
 from bot.storage import ConnectionLost, StorageTimeout, StorageUnavailable, open_store
 from bot.storage.base import SqlStore
 from bot.storage.postgres import (
@@ -205,6 +206,33 @@ def test_a_read_cut_off_mid_statement_runs_again_on_a_new_connection(postgres_ur
     store.close()
 
 
+def test_a_channel_preset_read_cut_off_mid_statement_runs_again(postgres_url: str) -> None:
+    """Every request in a channel reads its preset: a fail-over must not lose it."""
+    store = PostgresStore(postgres_url)
+    save_preset(store, ChannelPreset("C0SUPPORT", model="claude-haiku-4-5", updated_by="cli"))
+    lock = "lock table channel_settings in access exclusive mode"
+    read = cut_off_while_waiting(
+        postgres_url, store, lock, lambda: store.channel_setting("C0SUPPORT")
+    )
+    assert read is not None and read["model"] == "claude-haiku-4-5"
+    store.close()
+
+
+def test_a_report_read_cut_off_mid_statement_runs_again(postgres_url: str) -> None:
+    """The report queries live in a base class of SqlStore: they are retried all the same."""
+    store = PostgresStore(postgres_url)
+    store.record_usage(row())
+    day = row().created_at[:10]
+
+    def sums() -> list[dict[str, Any]]:
+        return store.usage_sums(day, "2999-01-01", "user")
+
+    lock = "lock table usage, usage_daily, usage_monthly in access exclusive mode"
+    [found] = cut_off_while_waiting(postgres_url, store, lock, sums)
+    assert found["requests"] == 1
+    store.close()
+
+
 def test_a_usage_row_cut_off_mid_statement_is_reported_not_written_twice(
     postgres_url: str,
 ) -> None:
@@ -231,6 +259,7 @@ def test_a_reservation_cut_off_before_commit_runs_again(postgres_url: str) -> No
 def test_only_storage_calls_are_retried_and_never_a_usage_row() -> None:
     assert set(dir(SqlStore)) >= RETRIED_CALLS | RETRIED_IF_ROLLED_BACK  # inherited too
     assert {"record_usage", "save_draft", "claim_draft", "first_time"}.isdisjoint(RETRIED_CALLS)
+    assert {"put_channel_setting", "put_access_overrides"}.isdisjoint(RETRIED_CALLS)
 
 
 # Limits

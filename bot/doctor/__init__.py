@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.doctor.access import ACCESS_CHECK, access_checks
+from bot.doctor.admin_settings import PRESETS_CHECK, admin_settings_checks
 from bot.doctor.caching import CACHING_CHECK, caching_check, min_cacheable_tokens
 from bot.doctor.connection import MODE_CHECK, connection_checks
 from bot.doctor.database import DATABASE_CHECK, database_checks
@@ -49,6 +50,7 @@ async def run_checks(environ: Mapping[str, str] | None = None) -> list[Check]:
         guard(MODE_CHECK, connection_checks(settings)),
         guard(KEY_CHECK, _anthropic_checks(settings, prompts_dir(settings, env))),
         guard(DATABASE_CHECK, asyncio.to_thread(database_checks, settings)),
+        guard(PRESETS_CHECK, asyncio.to_thread(admin_settings_checks, settings)),
     )
     for group in groups:
         checks.extend(group)

@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, fields
 from typing import Any
 
+from bot.storage.channel_queries import ChannelQueries
 from bot.storage.dialects import Run
 from bot.storage.draft_versions import PURGE_VERSIONS, DraftVersionQueries
 from bot.storage.records import (
@@ -56,9 +57,9 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-class SqlStore(ReportQueries, DraftVersionQueries):
+class SqlStore(ReportQueries, DraftVersionQueries, ChannelQueries):
     """`bot.storage.Storage` over any connection that runs the shared SQL (`_run`, declared
-    with the report queries it inherits)."""
+    with the report queries and the channel/access queries it inherits)."""
 
     @abstractmethod
     def _transaction(self, lock: str | None = None) -> AbstractContextManager[Run]:

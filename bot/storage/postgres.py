@@ -83,7 +83,8 @@ RETRIED_CALLS = frozenset(
     {
         "usage_rows", "usage_sums", "timings", "daily_costs", "user_spend_nano_usd", "people",
         "refusals", "budget_overrides", "budget_override", "get_draft", "check_writable",
-        "save_person", "release", "draft_version_tags", "draft_version",
+        "save_person", "release", "draft_version_tags", "draft_version", "channel_setting",
+        "channel_settings", "access_overrides",
     }
 )  # fmt: skip
 RETRIED_IF_ROLLED_BACK = frozenset({"reserve", "purge_drafts"})
@@ -199,9 +200,10 @@ def _retried_once(name: str, call: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-for _name, _call in vars(SqlStore).items():
-    if _name in RETRIED_CALLS | RETRIED_IF_ROLLED_BACK:
-        setattr(PostgresStore, _name, _retried_once(_name, _call))
+# Inherited ones too: the report queries (bot/storage/report_queries.py) and the channel and
+# access queries (bot/storage/channel_queries.py) live in SqlStore's bases.
+for _name in sorted(RETRIED_CALLS | RETRIED_IF_ROLLED_BACK):
+    setattr(PostgresStore, _name, _retried_once(_name, getattr(SqlStore, _name)))
 
 
 def connection_string(database_url: str) -> str:

@@ -325,6 +325,39 @@ MIGRATIONS: tuple[Migration, ...] = (
             )
         ],
     ),
+    Migration(
+        10,
+        "channel_settings: a channel's preset (instructions, default kind, model, tone, on/off)",
+        lambda dialect: [
+            dialect.ddl(
+                """create table if not exists channel_settings (
+        channel_id {text} primary key,
+        channel_name {text},
+        instructions {text},
+        default_kind {text},
+        model {text},
+        tone {text},
+        enabled {int} not null,
+        updated_by {text} not null,
+        updated_at {text} not null
+    )"""
+            )
+        ],
+    ),
+    Migration(
+        11,
+        "access_overrides: access rules admins changed at run time, replacing the settings'",
+        lambda dialect: [
+            dialect.ddl(
+                """create table if not exists access_overrides (
+        rule {text} primary key,
+        value {text} not null,
+        set_by {text} not null,
+        set_at {text} not null
+    )"""
+            )
+        ],
+    ),
 )
 
 

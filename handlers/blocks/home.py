@@ -8,7 +8,7 @@ from bot import wording
 from bot.audit import change_text
 from bot.budgets import BudgetStatus
 from bot.prompts import PromptLibrary
-from bot.slack_ids import SECTION_LIMIT, is_user_id
+from bot.slack_ids import SECTION_LIMIT, channel_argument, is_user_id
 from handlers.blocks.message import context, section
 from handlers.blocks.previews import kind_lines
 from handlers.blocks.reports import usage_text
@@ -53,11 +53,18 @@ def _changes_text(changes: list[dict[str, Any]]) -> str:
             when=row["changed_at"][:16].replace("T", " "),
             actor=f"<@{row['actor']}>" if is_user_id(row["actor"]) else escape(row["actor"]),
             setting=escape(row["setting"]),
-            subject=f"<@{row['subject']}>"
-            if is_user_id(row["subject"])
-            else escape(row["subject"]),
+            subject=_who_or_where(row["subject"]),
             change=change_text(row["setting"], row["old_value"], row["new_value"]),
         )
         for row in changes
     ]
     return "\n".join([wording.HOME_ADMIN_CHANGES, *lines])
+
+
+def _who_or_where(subject: str) -> str:
+    """A person's or a channel's id as Slack shows it (a mention), anything else as text."""
+    if is_user_id(subject):
+        return f"<@{subject}>"
+    if channel_argument(subject) is not None:
+        return f"<#{subject}>"
+    return escape(subject)

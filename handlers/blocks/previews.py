@@ -138,8 +138,17 @@ def _draft_notes(draft: Draft) -> list[Block]:
     elif draft.stop_reason == DEADLINE_STOP_REASON:
         blocks.append(section(f":warning: {wording.CUT_OFF_SLOW}"))
     footer = wording.DRAFT_FOOTER.format(kind=kind.name, seconds=draft.latency_ms / 1000)
+    if (preset := draft.request.preset) is not None:
+        footer += f" · {preset_footer(preset.channel_id, preset.channel_name)}"
     blocks.append(context(footer))
     return blocks
+
+
+def preset_footer(channel_id: str, channel_name: str | None) -> str:
+    """ "using #support settings": the channel's name as Slack gave it, else its mention."""
+    if channel_name:
+        return wording.PRESET_FOOTER.format(channel=escape(channel_name.lstrip("#")))
+    return wording.PRESET_FOOTER_BY_ID.format(channel_id=channel_id)
 
 
 def transcript_note(recent: int, total: int, left_out: int) -> Block:

@@ -74,5 +74,6 @@ async def on_draft_command(
         source="slash",
         team_id=asker.team_id,
         channel_id=asker.channel_id,
+        kind_named=not route.defaulted,
     )
     await flows.draft(request, reply)

@@ -9,7 +9,9 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot import wording
 from bot.drafting import DraftRequest
+from handlers import access_admin, presets
 from handlers.blocks import checks, modals, previews
+from handlers.blocks.admin_modals import ACCESS_CALLBACK, PRESET_CALLBACK
 from handlers.blocks.message import notice
 from handlers.blocks.text import plain
 from handlers.flows import Flows, file_stub
@@ -19,6 +21,8 @@ def register(app: AsyncApp, command: str) -> None:
     app.view(modals.FORM_CALLBACK)(on_form)
     app.view(modals.EDIT_CALLBACK)(on_edit)
     app.view(modals.CHANNEL_CALLBACK)(on_choose_channel)
+    app.view(PRESET_CALLBACK)(presets.on_preset_form)
+    app.view(ACCESS_CALLBACK)(access_admin.on_access_form)
 
 
 async def on_form(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], flows: Flows) -> None:

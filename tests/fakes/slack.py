@@ -186,6 +186,7 @@ class FakeSlack(CanvasesMixin):
             self._response_failures: dict[str | None, list[_ResponseUrlFailure]] = {}
             self._users: dict[str, dict[str, Any]] = {}
             self._usergroups: dict[str, list[str]] = {}
+            self._usergroup_handles: dict[str, str] = {}
             self.usergroups_need_plan_upgrade = False
             self._channels: dict[str, dict[str, Any]] = {}
             self._messages: dict[str, list[dict[str, Any]]] = {}
@@ -395,12 +396,16 @@ class FakeSlack(CanvasesMixin):
             self._users[user_id] = user
         return _public_user(user, include_locale=False)
 
-    def add_usergroup(self, group_id: str, members: Iterable[str]) -> None:
-        """A user group (S…) for usergroups.users.list (scope usergroups:read). Set
+    def add_usergroup(
+        self, group_id: str, members: Iterable[str], handle: str | None = None
+    ) -> None:
+        """A user group (S…) for usergroups.users.list and usergroups.list (scope
+        usergroups:read; `handle`: its @handle, default the id in lower case). Set
         ``usergroups_need_plan_upgrade = True`` for a plan without user groups: every call
         then answers ``plan_upgrade_required``, as Slack does below the Standard plan."""
         with self._lock:
             self._usergroups[group_id] = list(members)
+            self._usergroup_handles[group_id] = handle or group_id.lower()
 
     def add_channel(
         self,
@@ -1429,6 +1434,20 @@ class FakeSlack(CanvasesMixin):
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": list(members)}
 
+    def _api_usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The workspace's user groups: id, handle, name (members only with include_users)."""
+        if self.usergroups_need_plan_upgrade:
+            return {"ok": False, "error": "plan_upgrade_required"}
+        with_users = str(args.get("include_users", "")).lower() in ("1", "true")
+        groups = []
+        for group_id, members in self._usergroups.items():
+            handle = self._usergroup_handles.get(group_id, group_id.lower())
+            group: dict[str, Any] = {"id": group_id, "handle": handle, "name": handle.title()}
+            if with_users:
+                group["users"] = list(members)
+            groups.append(group)
+        return {"ok": True, "usergroups": groups}
+
     def _api_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         """Every member, a page at a time (`limit`, `cursor`); e-mail addresses only with
         users:read.email, as Slack does."""
@@ -1962,6 +1981,18 @@ def _option_errors(element: dict[str, Any], pointer: str) -> list[str]:
             if isinstance(option, dict) and _text_len(option.get(part)) > 75:
                 where = f"{pointer}/options/{i}/{part}/text"
                 errors.append(f"must be less than 76 characters [json-pointer:{where}]")
+    initial, options = element.get("initial_option"), element.get("options")
+    if isinstance(initial, dict) and isinstance(options, list) and initial not in options:
+        # Slack: the initial option must be one of the options, text and value alike.
+        errors.append(
+            f"must match one of the provided options [json-pointer:{pointer}/initial_option]"
+        )
+    initial_value = element.get("initial_value")
+    limit = element.get("max_length")
+    if isinstance(initial_value, str) and isinstance(limit, int) and len(initial_value) > limit:
+        errors.append(
+            f"must be less than {limit + 1} characters [json-pointer:{pointer}/initial_value]"
+        )
     return errors
 
 
