@@ -227,7 +227,7 @@ def report(
     force: bool,
     post_to: str | None,
 ) -> None:
-    """Usage and cost per person, kind, day or model, from the usage log.
+    """Usage and cost per person, kind, day, model or channel, from the usage log.
 
     Periods are UTC: this-month (default), last-month, last-7-days (today and the six days
     before), today, or --since/--until dates (both inclusive). People are shown by their
