@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import wording
+from bot.draft_events import DraftEvents
 from bot.drafting import TRUNCATED_STOP_REASONS, Draft, Drafter, DraftRequest, FollowUp
 from bot.errors import UserFacingError
 from bot.files import ReadFile
@@ -72,6 +73,7 @@ class DraftSessions:
         self.retention = timedelta(days=retention_days)
         # Drafts the database refused, by id: their buttons work once `save_unsaved` saves them.
         self._unsaved: dict[str, dict[str, Any]] = {}
+        self.events = DraftEvents(store)  # each draft's life, no text (bot/draft_events.py)
 
     async def create(
         self,
@@ -113,6 +115,14 @@ class DraftSessions:
                 type(error).__name__,
             )
             self._unsaved[draft_id] = row
+        await self.events.record(
+            draft_id,
+            request.user_id,
+            "created",
+            kind=request.kind.name,
+            channel_id=request.channel_id,
+            model=draft.model,
+        )
         return replace(draft, draft_id=draft_id)
 
     @property
@@ -212,6 +222,10 @@ class DraftSessions:
         draft = replace(draft, text=text, draft_id=draft_id)
         changes: dict[str, Any] = {"text": text, "stop_reason": draft.stop_reason}
         await write_off_loop(self.release, draft_id, **changes)
+        await self.events.record(
+            draft_id, stored.user_id, "refined", kind=stored.kind.name, model=draft.model,
+            detail=refinement.name,
+        )  # fmt: skip
         return draft
 
     def as_draft(self, stored: StoredDraft) -> Draft:

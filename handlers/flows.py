@@ -30,6 +30,7 @@ from bot.storage.offloop import off_loop, write_off_loop
 from handlers.blocks import previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
+from handlers.blocks.text import safe_draft
 from handlers.conversations import conversation_material, fetch_transcript
 from handlers.failures import cannot_post_reason, failure_words
 from handlers.files import fetch_files
@@ -279,8 +280,9 @@ class Flows:
 
     async def discard(self, draft_id: str, user_id: str) -> None:
         sessions = self.services.sessions
-        await write_off_loop(sessions.claim, draft_id, user_id)
+        stored = await write_off_loop(sessions.claim, draft_id, user_id)
         await write_off_loop(sessions.release, draft_id, status="discarded")
+        await sessions.events.record(draft_id, user_id, "discarded", kind=stored.kind.name)
 
     async def post(
         self, user_id: str, draft_id: str, *, text: str | None = None, channel: str | None = None
@@ -317,6 +319,10 @@ class Flows:
             sessions.release, draft_id, status="posted", text=body, channel_id=where
         )
         log.info("draft posted draft=%s user=%s channel=%s", draft_id, user_id, where)
+        kind = stored.kind.name
+        if text is not None and edited(stored, text):
+            await sessions.events.record(draft_id, user_id, "edited", kind=kind)
+        await sessions.events.record(draft_id, user_id, "posted", kind=kind, channel_id=where)
         return None
 
     async def post_and_confirm(self, user_id: str, draft_id: str, reply: Reply) -> None:
@@ -368,6 +374,12 @@ class Flows:
     def over_budget_text(self, status: BudgetStatus) -> str:
         admins = previews.admin_contact(self.services.settings.admin_user_ids)
         return over_budget_message(status, admins=admins)
+
+
+def edited(stored: StoredDraft, text: str) -> bool:
+    """Did the person change the text the Edit form showed them (whitespace aside)?"""
+    shown = (stored.text, safe_draft(stored.text, stored.request))
+    return " ".join(text.split()) not in {" ".join(version.split()) for version in shown}
 
 
 def file_stub(file_id: str) -> dict[str, Any]:

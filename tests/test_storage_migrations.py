@@ -129,7 +129,9 @@ def store(database_url: str) -> Iterator[Storage]:
 
 
 def test_migrations_are_numbered_in_order() -> None:
-    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+    # Strictly increasing (branches take numbers of their own; gaps close at merge).
+    numbers = [m.version for m in MIGRATIONS]
+    assert numbers == sorted(set(numbers)) and numbers[0] == 1
 
 
 def test_usage_daily_triggers(database_url: str) -> None:

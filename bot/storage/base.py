@@ -17,6 +17,7 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from bot.storage.dialects import Dialect, Result, Run
+from bot.storage.events import EXPIRE_UNPOSTED, DraftEventQueries
 from bot.storage.records import (
     USAGE_COLUMNS,
     GroupBy,
@@ -71,7 +72,7 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-class SqlStore(ABC):
+class SqlStore(DraftEventQueries, ABC):
     """`bot.storage.Storage` over any connection that runs the shared SQL."""
 
     dialect: Dialect
@@ -337,6 +338,7 @@ class SqlStore(ABC):
 
     def purge_drafts(self, older_than: str) -> int:
         with self._transaction() as run:
+            run(EXPIRE_UNPOSTED, [utc_now_iso(), older_than])  # abandoned: never posted
             purged = run("delete from drafts where updated_at < ?", [older_than]).rowcount
             run("delete from handled_events where handled_at < ?", [older_than])
         return purged

@@ -213,6 +213,33 @@ def _usage_replays(dialect: Dialect) -> list[str]:
     ]
 
 
+def _draft_events(dialect: Dialect) -> list[str]:
+    """One row per thing that happened to a draft (bot/draft_events.py), kept like `usage`
+    (not purged with the drafts): ids, names and times only. `detail` is the refinement's
+    name, or `up`/`down` for feedback; `reason` is the one-line reason a person may give
+    with a 👎 (their words about the draft, never the draft's; never logged)."""
+    return [
+        dialect.ddl(
+            """create table if not exists draft_events (
+        id {id},
+        at {text} not null,
+        draft_id {text} not null,
+        user_id {text} not null,
+        kind {text},
+        channel_id {text},
+        model {text},
+        event {text} not null,
+        detail {text},
+        reason {text},
+        version {int}
+    )"""
+        ),
+        "create index if not exists idx_draft_events_at on draft_events (at)",
+        "create index if not exists idx_draft_events_draft on draft_events (draft_id, id)",
+        "create index if not exists idx_draft_events_user on draft_events (user_id, event, at)",
+    ]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -260,6 +287,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         7,
         "drafts.file_ids: the Slack files a draft was read from (their ids, never their bytes)",
         lambda dialect: [dialect.ddl("alter table drafts add column file_ids {text}")],
+    ),
+    Migration(
+        12,
+        "draft_events: each draft's life (created, refined, posted, feedback…), no draft text",
+        _draft_events,
     ),
 )
 
