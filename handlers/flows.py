@@ -27,10 +27,10 @@ from bot.services import Services
 from bot.sessions import DraftUnavailable, StoredDraft
 from bot.slack_ids import MessageRef
 from bot.storage.offloop import off_loop, write_off_loop
-from handlers.blocks import previews
+from handlers.blocks import feedback, previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
-from handlers.blocks.text import safe_draft
+from handlers.blocks.text import changed
 from handlers.conversations import conversation_material, fetch_transcript
 from handlers.failures import cannot_post_reason, failure_words
 from handlers.files import fetch_files
@@ -109,6 +109,7 @@ class Flows:
                 await reply.show(self.failure_message(error, f"drafting for {request.user_id}"))
                 return
             preview = previews.draft_preview(draft, notes, self.library.avoid)
+            preview = self.with_feedback(preview, draft.draft_id)
             await reply.show(await self._with_budget_alerts(draft, preview))
 
     async def draft_from_files(
@@ -205,7 +206,10 @@ class Flows:
                 return
             await reply.show(
                 await self._with_budget_alerts(
-                    draft, previews.draft_preview(draft, avoid=self.library.avoid)
+                    draft,
+                    self.with_feedback(
+                        previews.draft_preview(draft, avoid=self.library.avoid), draft_id
+                    ),
                 )
             )
 
@@ -320,7 +324,7 @@ class Flows:
         )
         log.info("draft posted draft=%s user=%s channel=%s", draft_id, user_id, where)
         kind = stored.kind.name
-        if text is not None and edited(stored, text):
+        if text is not None and changed(text, stored.text, stored.request):
             await sessions.events.record(draft_id, user_id, "edited", kind=kind)
         await sessions.events.record(draft_id, user_id, "posted", kind=kind, channel_id=where)
         return None
@@ -335,14 +339,22 @@ class Flows:
             await reply.tell(problem)
             return
         channel = (await self.load_draft(draft_id, user_id)).channel_id
-        await reply.show(notice(wording.POSTED.format(channel=channel)))
+        posted = notice(wording.POSTED.format(channel=channel))
+        await reply.show(self.with_feedback(posted, draft_id, posted=True))
 
-    async def confirm_posted(self, response_url: str | None, user_id: str, channel: str) -> None:
+    async def confirm_posted(
+        self, response_url: str | None, user_id: str, channel: str, draft_id: str | None = None
+    ) -> None:
         """After a form posted the draft: "Posted in #channel" where the preview was."""
         if response_url:
-            await self.private_reply(response_url, user_id).show(
-                notice(wording.POSTED.format(channel=channel))
-            )
+            posted = notice(wording.POSTED.format(channel=channel))
+            posted = self.with_feedback(posted, draft_id, posted=True)
+            await self.private_reply(response_url, user_id).show(posted)
+
+    def with_feedback(self, out: Outgoing, draft_id: str | None, posted: bool = False) -> Outgoing:
+        """👍 / 👎 on a preview with buttons, or on "Posted in #channel" (`posted`)."""
+        style = self.services.settings.feedback_buttons
+        return feedback.with_feedback(out, draft_id, style, posted=posted)
 
     # ------------------------------------------------------------ forms
 
@@ -374,12 +386,6 @@ class Flows:
     def over_budget_text(self, status: BudgetStatus) -> str:
         admins = previews.admin_contact(self.services.settings.admin_user_ids)
         return over_budget_message(status, admins=admins)
-
-
-def edited(stored: StoredDraft, text: str) -> bool:
-    """Did the person change the text the Edit form showed them (whitespace aside)?"""
-    shown = (stored.text, safe_draft(stored.text, stored.request))
-    return " ".join(text.split()) not in {" ".join(version.split()) for version in shown}
 
 
 def file_stub(file_id: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot import wording
 from bot.llm import TextCallback
 from bot.slack_ids import RESPONSE_URL_POSTS, is_dm_channel
+from handlers.blocks.feedback import plain_instead
 from handlers.blocks.message import Layout, Outgoing, Payload, layout, section
 from handlers.blocks.text import MentionSafeText
 from handlers.canvases import open_canvas
@@ -171,6 +172,9 @@ class DirectMessageReply:
             try:
                 return await self.client.chat_postMessage(**message)
             except SlackApiError as error:
+                plain = plain_instead(message) if _why(error) == "invalid_blocks" else None
+                if plain is not None:  # a Slack without the feedback buttons
+                    return await self.client.chat_postMessage(**plain)
                 if error.response.status_code not in (500, 503):
                     raise
                 if attempt == DM_SERVER_ERROR_RETRIES:
@@ -234,6 +238,10 @@ class ResponseUrlReply:
             log.warning("could not reach Slack's response_url: %s", _why(error))
             self.failed = True
             return False
+        refused = response.status_code == 400 and response.body == "invalid_blocks"
+        if refused and (plain := plain_instead(message)) is not None:  # no feedback buttons
+            log.info("Slack refused its feedback buttons; sending plain ones instead")
+            return await self._post(plain, replace=replace)
         if response.status_code != 200:
             log.warning(
                 "Slack refused a response_url post: status=%s body=%.100s",

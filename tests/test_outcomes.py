@@ -7,17 +7,24 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot import wording
+from bot.outcomes import OUTCOME_COLUMNS, least_posted
+from bot.pricing import Cost
+from bot.report_formats import to_csv, to_json, to_table
+from bot.reports import Period, build_report
 from bot.retention import purge
-from bot.storage import Storage, open_store
+from bot.storage import Storage, UsageRecord, open_store
 from tests.conftest import RunningBot
 from tests.fakes.anthropic import FakeAnthropic, Reply
 from tests.fakes.slack import FakeSlack
 from tests.test_previews import button, replies, start_draft, view_submission
+from tests.test_reports import PRICES
 
 pytest_plugins = ["tests.postgres"]
 
@@ -136,3 +143,136 @@ def test_a_purge_records_unposted_drafts_as_expired(store: Storage) -> None:
         2,
     )
     assert expired["kind"] == "email" and expired["user_id"] == "U0ALEX"
+
+
+# ---------------------------------------------------------------- outcome figures
+
+PERIOD = Period(
+    "2026-11-01..2026-11-30", datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+)
+T0 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+
+
+def moment(seconds: float) -> str:
+    return (T0 + timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+
+
+def script_month(store: Storage) -> None:
+    """Seven drafts by two people (hand-computed figures in the test below); each draft's
+    usage rows cost $0.01 (a refinement is a usage row of its own)."""
+    cent = 10_000_000  # nano-USD
+
+    def draft(
+        draft_id: str,
+        user: str,
+        kind: str,
+        model: str,
+        created: float,
+        *later: tuple[float, str, str | None],
+    ) -> None:
+        common = {"draft_id": draft_id, "user_id": user, "kind": kind}
+        store.record_draft_event(
+            {**common, "event": "created", "model": model, "at": moment(created)}
+        )
+        usage = UsageRecord(user, "slash", kind, model, "ok", cost_nano_usd=cent, input_tokens=1,
+                            created_at=moment(created))  # fmt: skip
+        store.record_usage(usage)
+        for seconds, name, detail in later:
+            store.record_draft_event(
+                {**common, "event": name, "detail": detail, "at": moment(seconds)}
+            )
+            if name == "refined":
+                store.record_usage(replace(usage, source=str(detail), created_at=moment(seconds)))
+
+    draft("d1", "U0ALEX", "email", "claude-sonnet-4-6", 0,
+          (10, "refined", "shorter"), (20, "refined", "formal"), (120, "posted", None),
+          (130, "feedback", "up"))  # fmt: skip
+    draft("d2", "U0ALEX", "email", "claude-sonnet-4-6", 0,
+          (599, "edited", None), (600, "posted", None), (610, "feedback", "down"),
+          (620, "feedback", "up"))  # fmt: skip
+    draft("d3", "U0ALEX", "summary", "claude-haiku-4-5", 0,
+          (50, "discarded", None), (55, "feedback", "down"))  # fmt: skip
+    draft("d4", "U0BEA", "summary", "claude-haiku-4-5", 0, (86400 * 8, "expired", None))
+    draft("d5", "U0BEA", "email", "claude-sonnet-4-6", 0,
+          (5, "refined", "longer"), (30, "posted", None), (40, "feedback", "down"))  # fmt: skip
+    draft("d6", "U0BEA", "summary", "claude-sonnet-4-6", 0)
+    # Made before the period: not this period's draft, though it was posted in it.
+    before = {"draft_id": "d0", "user_id": "U0BEA", "kind": "email"}
+    store.record_draft_event({**before, "event": "created", "at": "2026-10-31T23:59:59+00:00"})
+    store.record_draft_event({**before, "event": "posted", "at": moment(0)})
+
+
+def test_outcome_figures_equal_hand_computed_values(store: Storage) -> None:
+    script_month(store)
+    by_kind = build_report(store, PRICES, PERIOD, "kind")
+    email, summary = (by_kind.outcomes[kind] for kind in ("email", "summary"))
+    assert (email.created, email.posted, email.discarded, email.abandoned) == (3, 3, 0, 0)
+    assert email.posted_share == 1.0 and email.refinements_per_posted == 1.0  # (2 + 0 + 1) / 3
+    assert email.edited_share == pytest.approx(1 / 3) and email.median_seconds_to_post == 120
+    assert (email.thumbs_up, email.thumbs_down) == (2, 1)  # d2's last rating is 👍
+    assert (summary.created, summary.posted, summary.discarded, summary.abandoned) == (3, 0, 1, 1)
+    assert summary.posted_share == 0.0 and summary.refinements_per_posted is None
+    assert (summary.thumbs_up, summary.thumbs_down) == (0, 1)
+    total = by_kind.total_outcomes
+    assert (total.created, total.posted, total.discarded, total.abandoned) == (6, 3, 1, 1)
+    assert total.posted_share == 0.5 and total.median_seconds_to_post == 120
+    assert total.thumbs_up_share == 0.5
+    # Cost: email 3 drafts + 3 refinements = $0.06, per draft $0.02, per posted $0.02;
+    # summaries $0.03 for 3 drafts, none posted.
+    [email_row] = [row for row in by_kind.rows if row.key == "email"]
+    assert email.cost_per_draft(email_row.cost_nano_usd) == Cost.from_nano_usd(20_000_000)
+    assert email.cost_per_posted(email_row.cost_nano_usd) == Cost.from_nano_usd(20_000_000)
+    assert by_kind.total_outcomes.cost_per_posted(by_kind.total.cost_nano_usd) == (
+        Cost.from_nano_usd(30_000_000)  # $0.09 / 3
+    )
+
+    by_user = build_report(store, PRICES, PERIOD, "user")
+    alex, bea = by_user.outcomes["U0ALEX"], by_user.outcomes["U0BEA"]
+    assert (alex.created, alex.posted, alex.discarded, alex.refinements_of_posted) == (3, 2, 1, 2)
+    assert alex.edited_share == 0.5 and alex.median_seconds_to_post == 360  # 120 and 600
+    assert (bea.created, bea.posted, bea.abandoned, bea.median_seconds_to_post) == (3, 1, 1, 30)
+
+    by_model = build_report(store, PRICES, PERIOD, "model")
+    sonnet, haiku = by_model.outcomes["claude-sonnet-4-6"], by_model.outcomes["claude-haiku-4-5"]
+    assert (sonnet.created, sonnet.posted, haiku.created, haiku.posted) == (4, 3, 2, 0)
+    assert (haiku.discarded, haiku.abandoned) == (1, 1)
+
+    by_day = build_report(store, PRICES, PERIOD, "day")
+    assert by_day.outcomes["2026-11-10"].created == 6
+
+    assert least_posted(dict(by_kind.outcomes), at_least=3) == ("summary", 0.0)
+
+
+def test_the_json_report_is_schema_2_with_the_outcome_fields(store: Storage) -> None:
+    script_month(store)
+    document = json.loads(to_json(build_report(store, PRICES, PERIOD, "kind")))
+    assert document["schema"] == "draftbot.report/2"
+    [email] = [row for row in document["rows"] if row["key"] == "email"]
+    assert {key: email[key] for key in OUTCOME_COLUMNS} == {
+        "drafts_created": 3,
+        "drafts_posted": 3,
+        "drafts_discarded": 0,
+        "drafts_abandoned": 0,
+        "posted_share": 1.0,
+        "refinements_per_posted": 1.0,
+        "edited_share": 0.3333,
+        "median_seconds_to_post": 120.0,
+        "thumbs_up": 2,
+        "thumbs_down": 1,
+        "thumbs_up_share": 0.6667,
+        "cost_per_draft_usd": "0.020000000",
+        "cost_per_posted_usd": "0.020000000",
+    }
+    total = document["total"]
+    assert (total["drafts_created"], total["drafts_posted"], total["posted_share"]) == (6, 3, 0.5)
+    assert total["cost_per_posted_usd"] == "0.030000000"
+    header = to_csv(build_report(store, PRICES, PERIOD, "kind")).splitlines()[0].split(",")
+    assert header[-len(OUTCOME_COLUMNS) :] == list(OUTCOME_COLUMNS)
+
+
+def test_the_table_shows_what_the_drafts_became(store: Storage) -> None:
+    script_month(store)
+    table = to_table(build_report(store, PRICES, PERIOD, "kind"), width=140)
+    assert wording.REPORT_OUTCOMES_TITLE in table
+    [email] = [line for line in table.splitlines() if line.startswith("email") and "(100%)" in line]
+    assert "$0.02" in email and "2 / 1" in email and "2 min" in email

@@ -11,6 +11,7 @@ from bot.wording.access import *  # noqa: F403
 from bot.wording.canvases import *  # noqa: F403
 from bot.wording.files import *  # noqa: F403
 from bot.wording.labels import *  # noqa: F403
+from bot.wording.outcomes import *  # noqa: F403
 from bot.wording.reports import *  # noqa: F403
 
 WORKING = "Drafting your {noun}…"

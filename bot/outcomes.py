@@ -1,0 +1,161 @@
+"""What the money bought: outcome figures per report group, from `draft_events`
+(bot/draft_events.py), defined exactly in docs/reports.md → "Outcomes".
+
+A draft belongs to the period and the groups of its `created` event (its person, kind,
+model, UTC day); everything that happened to it later counts with it, even after the
+period ended. Costs stay with the usage rows (`bot.reports`): cost per draft and per posted
+draft divide a group's cost by these counts.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.pricing import Cost
+from bot.storage import Storage
+from bot.storage.records import GroupBy
+
+# Where a group's key is in `Storage.outcome_rows`' rows.
+_KEY_COLUMN: dict[str, int] = {"user": 1, "kind": 2, "model": 3}
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    created: int = 0  # drafts made (first versions; refinements are not new drafts)
+    posted: int = 0  # drafts posted at least once (Post, an edit posted, Post again)
+    discarded: int = 0  # Discard clicked, never posted
+    abandoned: int = 0  # purged at the end of their retention, never posted or discarded
+    refinements_of_posted: int = 0  # refinements of the drafts that were posted
+    edited_before_posting: int = 0  # posted drafts whose text was edited before the first post
+    thumbs_up: int = 0  # drafts whose last rating is 👍
+    thumbs_down: int = 0  # drafts whose last rating is 👎
+    seconds_to_post: tuple[float, ...] = field(default=(), repr=False)  # per posted draft
+
+    @property
+    def posted_share(self) -> float | None:
+        return self.posted / self.created if self.created else None
+
+    @property
+    def refinements_per_posted(self) -> float | None:
+        return self.refinements_of_posted / self.posted if self.posted else None
+
+    @property
+    def edited_share(self) -> float | None:
+        return self.edited_before_posting / self.posted if self.posted else None
+
+    @property
+    def median_seconds_to_post(self) -> float | None:
+        return statistics.median(self.seconds_to_post) if self.seconds_to_post else None
+
+    @property
+    def rated(self) -> int:
+        return self.thumbs_up + self.thumbs_down
+
+    @property
+    def thumbs_up_share(self) -> float | None:
+        return self.thumbs_up / self.rated if self.rated else None
+
+    def cost_per_draft(self, cost_nano_usd: int) -> Cost | None:
+        return Cost.from_nano_usd(cost_nano_usd // self.created) if self.created else None
+
+    def cost_per_posted(self, cost_nano_usd: int) -> Cost | None:
+        return Cost.from_nano_usd(cost_nano_usd // self.posted) if self.posted else None
+
+    def __add__(self, other: Outcomes) -> Outcomes:
+        counts = {
+            name: getattr(self, name) + getattr(other, name)
+            for name in _COUNTS
+        }  # fmt: skip
+        return Outcomes(**counts, seconds_to_post=self.seconds_to_post + other.seconds_to_post)
+
+
+_COUNTS = (
+    "created", "posted", "discarded", "abandoned", "refinements_of_posted",
+    "edited_before_posting", "thumbs_up", "thumbs_down",
+)  # fmt: skip
+
+
+def outcomes_by_group(
+    store: Storage, start: str, end: str, group_by: GroupBy
+) -> tuple[dict[str, Outcomes], Outcomes]:
+    """Per group key, and over all, the outcomes of the drafts created in start <= at < end."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    waits: dict[str, list[float]] = defaultdict(list)
+    for row in store.outcome_rows(start, end):
+        key = _key(row, group_by)
+        _, _, _, _, _, created_at, posted_at, discarded, expired, refinements, edited, rating = row
+        group = counts[key]
+        group["created"] += 1
+        if posted_at is not None:
+            group["posted"] += 1
+            group["refinements_of_posted"] += int(refinements)
+            group["edited_before_posting"] += int(edited)
+            waits[key].append(_seconds_between(str(created_at), str(posted_at)))
+        elif discarded:
+            group["discarded"] += 1
+        elif expired:
+            group["abandoned"] += 1
+        if rating == "up":
+            group["thumbs_up"] += 1
+        elif rating == "down":
+            group["thumbs_down"] += 1
+    groups = {
+        key: Outcomes(**group, seconds_to_post=tuple(waits[key])) for key, group in counts.items()
+    }
+    total = sum(groups.values(), Outcomes())
+    return groups, total
+
+
+def _key(row: tuple[Any, ...], group_by: GroupBy) -> str:
+    if group_by == "day":
+        return str(row[5])[:10]  # the UTC day it was created
+    return str(row[_KEY_COLUMN[group_by]])
+
+
+def _seconds_between(start: str, end: str) -> float:
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def least_posted(groups: dict[str, Outcomes], at_least: int = 5) -> tuple[str, float] | None:
+    """The group with the lowest posted share among those with `at_least` drafts."""
+    shares = [
+        (outcomes.posted_share, key)
+        for key, outcomes in groups.items()
+        if outcomes.created >= at_least and outcomes.posted_share is not None
+    ]
+    if not shares:
+        return None
+    share, key = min(shares)
+    return key, share
+
+
+def outcome_values(outcomes: Outcomes, cost_nano_usd: int) -> dict[str, Any]:
+    """A row's outcome figures as plain values: the CSV and JSON columns (docs/reports.md)."""
+
+    def rounded(value: float | None, places: int = 4) -> float | None:
+        return None if value is None else round(value, places)
+
+    per_draft = outcomes.cost_per_draft(cost_nano_usd)
+    per_posted = outcomes.cost_per_posted(cost_nano_usd)
+    return {
+        "drafts_created": outcomes.created,
+        "drafts_posted": outcomes.posted,
+        "drafts_discarded": outcomes.discarded,
+        "drafts_abandoned": outcomes.abandoned,
+        "posted_share": rounded(outcomes.posted_share),
+        "refinements_per_posted": rounded(outcomes.refinements_per_posted, 2),
+        "edited_share": rounded(outcomes.edited_share),
+        "median_seconds_to_post": rounded(outcomes.median_seconds_to_post, 1),
+        "thumbs_up": outcomes.thumbs_up,
+        "thumbs_down": outcomes.thumbs_down,
+        "thumbs_up_share": rounded(outcomes.thumbs_up_share),
+        "cost_per_draft_usd": per_draft.exact() if per_draft else None,
+        "cost_per_posted_usd": per_posted.exact() if per_posted else None,
+    }
+
+
+OUTCOME_COLUMNS = tuple(outcome_values(Outcomes(), 0))
