@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.pricing import Cost
+from bot import wording
+from bot.pricing import Cost, format_usd
 from bot.storage import Storage
 from bot.storage.records import GroupBy
 
@@ -120,14 +122,15 @@ def _seconds_between(start: str, end: str) -> float:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
-def least_posted(groups: dict[str, Outcomes], at_least: int = 5) -> tuple[str, float] | None:
-    """The group with the lowest posted share among those with `at_least` drafts."""
+def least_posted(groups: Mapping[str, Outcomes], at_least: int = 5) -> tuple[str, float] | None:
+    """The group with the lowest posted share among those with `at_least` drafts; None
+    unless two groups or more have that many (one alone is not "least")."""
     shares = [
         (outcomes.posted_share, key)
         for key, outcomes in groups.items()
         if outcomes.created >= at_least and outcomes.posted_share is not None
     ]
-    if not shares:
+    if len(shares) < 2:
         return None
     share, key = min(shares)
     return key, share
@@ -159,3 +162,31 @@ def outcome_values(outcomes: Outcomes, cost_nano_usd: int) -> dict[str, Any]:
 
 
 OUTCOME_COLUMNS = tuple(outcome_values(Outcomes(), 0))
+
+
+def percent(share: float) -> str:
+    """ "77 %": a share as the report's sentences write it."""
+    return f"{share * 100:.0f} %"
+
+
+def value_line(total: Outcomes, cost_nano_usd: int, by_kind: Mapping[str, Outcomes]) -> str | None:
+    """ "312 drafts, 241 posted (77 %), $18.40, $0.076 per posted draft; summary drafts are
+    posted least (41 %)", or None when no draft was made (no events: an older database)."""
+    if not total.created:
+        return None
+    drafts = wording.counted(total.created, "draft", "drafts")
+    cost = format_usd(cost_nano_usd)
+    per_posted = total.cost_per_posted(cost_nano_usd)
+    if per_posted is None or total.posted_share is None:
+        return wording.REPORT_VALUE_NONE_POSTED.format(drafts=drafts, cost=cost)
+    line = wording.REPORT_VALUE.format(
+        drafts=drafts,
+        posted=f"{total.posted:,}",
+        share=percent(total.posted_share),
+        cost=cost,
+        per_posted=per_posted.display(),
+    )
+    if (least := least_posted(by_kind)) is not None:
+        kind, share = least
+        line += wording.REPORT_LEAST_POSTED.format(kind=kind, share=percent(share))
+    return line

@@ -153,7 +153,7 @@ class DirectMessageReply:
         try:
             for index, message in enumerate(messages):
                 if index == 0 and self.replace_ts:
-                    await self.client.chat_update(channel=channel, ts=self.replace_ts, **message)
+                    await self._update(channel, self.replace_ts, message)
                     ts = self.replace_ts
                 else:
                     sent = await self._post(channel=channel, thread_ts=self.thread_ts, **message)
@@ -163,6 +163,15 @@ class DirectMessageReply:
                     self.replace_ts = ts if keep_for_update else None
         except (TimeoutError, SlackApiError, aiohttp.ClientError) as error:
             log.warning("could not send a DM to user=%s: %s", self.user_id, _why(error))
+
+    async def _update(self, channel: str, ts: str, message: Payload) -> None:
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, **message)
+        except SlackApiError as error:
+            plain = plain_instead(message) if _why(error) == "invalid_blocks" else None
+            if plain is None:
+                raise
+            await self.client.chat_update(channel=channel, ts=ts, **plain)  # no feedback buttons
 
     async def _post(self, **message: Any) -> Any:
         """chat.postMessage, tried up to twice more after a 500/503: the Web API client never
@@ -329,9 +338,19 @@ class StreamReply:
             tail = [*out.blocks, *([out.actions] if out.actions else [])]
             done = "complete" if out.body else "error"
             try:
-                await self.stream.stop(
-                    markdown_text=rest or None, chunks=[_status(self.title, done)], blocks=tail
-                )
+                try:
+                    await self.stream.stop(
+                        markdown_text=rest or None, chunks=[_status(self.title, done)], blocks=tail
+                    )
+                except SlackApiError as error:  # a Slack without the feedback buttons?
+                    plain = plain_instead({"blocks": tail})
+                    if _why(error) != "invalid_blocks" or plain is None:
+                        raise
+                    await self.stream.stop(
+                        markdown_text=rest or None,
+                        chunks=[_status(self.title, done)],
+                        blocks=plain["blocks"],
+                    )
                 if not out.body or (whole and one_message and not layout(out, 1).as_file):
                     return
             except SlackApiError as error:

@@ -220,3 +220,17 @@ def test_the_fake_slack_checks_feedback_buttons_as_slack_does(fake_slack: FakeSl
     assert fake_slack._errors_in([misplaced]) != []  # valid only in context_actions
     one_sided = {**native, "elements": [{**native["elements"][0], "negative_button": None}]}
     assert fake_slack._errors_in([one_sided]) != []
+
+
+async def test_the_messages_tab_stream_ends_with_plain_buttons_where_slack_refuses_them(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    from tests.test_messages_tab import dm, finished_stream
+
+    fake_slack.unsupported_blocks.add("context_actions")
+    fake_anthropic.default = Reply(text="Hi Alex, could we meet on Tuesday?")
+    assert await bot.event(dm("draft an email to Alex about the Q2 budget")) == 200
+    stream = await finished_stream(fake_slack)
+    assert stream["text"] == "Hi Alex, could we meet on Tuesday?"
+    [block] = [b for b in stream["blocks"] if b.get("block_id") == "draft_feedback"]
+    assert block["type"] == "actions" and block["elements"][0]["value"].startswith("up:")

@@ -276,3 +276,63 @@ def test_the_table_shows_what_the_drafts_became(store: Storage) -> None:
     assert wording.REPORT_OUTCOMES_TITLE in table
     [email] = [line for line in table.splitlines() if line.startswith("email") and "(100%)" in line]
     assert "$0.02" in email and "2 / 1" in email and "2 min" in email
+
+
+def seed_week(database_url: str) -> None:
+    """Ten drafts yesterday: five emails (four posted), five summaries (one posted); each
+    draft's usage row costs $0.01."""
+    store = open_store(database_url)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    for n in range(10):
+        kind = "email" if n < 5 else "summary"
+        at = (yesterday + timedelta(minutes=n)).isoformat(timespec="microseconds")
+        common = {"draft_id": f"w{n}", "user_id": "U0ALEX", "kind": kind}
+        store.record_draft_event({**common, "event": "created", "model": "m", "at": at})
+        usage = UsageRecord("U0ALEX", "slash", kind, "m", "ok", cost_nano_usd=10_000_000,
+                            input_tokens=1, created_at=at)  # fmt: skip
+        store.record_usage(usage)
+        if n in (0, 1, 2, 3, 5):
+            store.record_draft_event({**common, "event": "posted", "at": at})
+    store.close()
+
+
+def test_the_weekly_digest_leads_with_what_the_money_bought(
+    env: dict[str, str], fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    import bot.charts
+    from bot.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    seed_week(env["DATABASE_URL"])
+    drawn: list[dict[str, object]] = []
+    draw = bot.charts.cost_chart_png
+    monkeypatch.setattr(bot.charts, "cost_chart_png", lambda **kw: drawn.append(kw) or draw(**kw))
+    report_env = {k: v for k, v in env.items() if k != "ANTHROPIC_API_KEY"}
+    args = ["report", "--period", "last-7-days", "--post-to", "C0DIGEST"]
+    result = CliRunner().invoke(cli, args, env=report_env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    [message] = fake_slack.calls_to("chat.postMessage")
+    blocks = message.args["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    first = blocks[2]["text"]["text"]  # after the header and the period
+    assert first == (
+        "*10 drafts*, *5 posted (50 %)*, $0.10, *$0.02 per posted draft*; "
+        "*summary* drafts are posted least (20 %)"
+    )
+    [chart] = drawn
+    assert sorted(chart["posted"]) == [("email", 4, 5), ("summary", 1, 5)]  # type: ignore[call-overload]
+
+
+def test_the_chart_has_a_panel_for_posted_share_by_kind() -> None:
+    from bot.charts import cost_chart_figure
+
+    figure = cost_chart_figure(
+        "November", [("2026-11-02", "email", 10**9)], [("email", 10**9)], "kind",
+        posted=[("email", 4, 5), ("summary", 1, 5)],
+    )  # fmt: skip
+    [panel] = [ax for ax in figure.axes if ax.get_title() == "Posted share by kind"]
+    assert [t.get_text() for t in panel.get_yticklabels()] == ["summary", "email"]  # lowest first
+    labels = [t.get_text() for t in panel.texts]
+    assert labels == ["20% (1 of 5)", "80% (4 of 5)"]

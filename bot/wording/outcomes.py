@@ -44,3 +44,7 @@ def duration(seconds: float) -> str:
 
 
 REPORT_OUTCOMES_TITLE = "What the drafts became (drafts made in the period; see docs/reports.md):"
+# The first line of the Slack report and the weekly digest: what the money bought.
+REPORT_VALUE = "*{drafts}*, *{posted} posted ({share})*, {cost}, *{per_posted} per posted draft*"
+REPORT_VALUE_NONE_POSTED = "*{drafts}*, none posted, {cost}"
+REPORT_LEAST_POSTED = "; *{kind}* drafts are posted least ({share})"
