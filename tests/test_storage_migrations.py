@@ -274,6 +274,9 @@ class FromUsageLog:
     ) -> dict[str, tuple[IntArray, IntArray]]:
         return self.store.timings(start, end, group_by)
 
+    def outcome_rows(self, start: str, end: str) -> list[tuple[Any, ...]]:
+        return self.store.outcome_rows(start, end)  # draft_events: not what this test is about
+
     def refusals(self, start: str, end: str, group_by: GroupBy) -> list[tuple[str, str, int]]:
         counts: Counter[tuple[str, str]] = Counter()
         for row in query(self.url, "select * from usage where status = 'refused'"):
