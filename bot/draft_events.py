@@ -12,8 +12,11 @@ draft calls it once the change is saved:
 | `edited` | `Flows.post`, when the posted text differs from the preview's | | |
 | `posted` | `Flows.post`, once Slack took the message | | where it was posted |
 | `discarded` | `Flows.discard` | | |
-| `expired` | the purge (`EXPIRE_UNPOSTED`), for a draft neither posted nor discarded | | |
+| `expired` | the purge (`expire_unposted`), for a draft neither posted nor discarded | | |
 | `feedback` | the feedback buttons | `up` or `down` | |
+
+Each event is also added to its draft's row of `draft_outcomes` in the same transaction
+(bot/storage/events.py), which is what the reports read.
 
 `version`: give it when you know it (a restore names the version it brought back);
 otherwise the store fills it in: 1 for `created`, the highest so far plus one for `refined`

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot import wording
-from bot.outcomes import OUTCOME_COLUMNS, least_posted
+from bot.outcomes import OUTCOME_COLUMNS, least_posted, outcomes_by_group
 from bot.pricing import Cost
 from bot.report_formats import to_csv, to_json, to_table
 from bot.reports import Period, build_report
@@ -143,6 +143,8 @@ def test_a_purge_records_unposted_drafts_as_expired(store: Storage) -> None:
         2,
     )
     assert expired["kind"] == "email" and expired["user_id"] == "U0ALEX"
+    _, total = outcomes_by_group(store, at(30), at(-1), "kind")
+    assert (total.created, total.abandoned, total.discarded, total.posted) == (3, 1, 0, 0)
 
 
 # ---------------------------------------------------------------- outcome figures

@@ -274,8 +274,8 @@ class FromUsageLog:
     ) -> dict[str, tuple[IntArray, IntArray]]:
         return self.store.timings(start, end, group_by)
 
-    def outcome_rows(self, start: str, end: str) -> list[tuple[Any, ...]]:
-        return self.store.outcome_rows(start, end)  # draft_events: not what this test is about
+    def outcome_sums(self, start: str, end: str, group_by: GroupBy) -> list[tuple[Any, ...]]:
+        return self.store.outcome_sums(start, end, group_by)  # not what this test is about
 
     def refusals(self, start: str, end: str, group_by: GroupBy) -> list[tuple[str, str, int]]:
         counts: Counter[tuple[str, str]] = Counter()

@@ -17,7 +17,7 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from bot.storage.dialects import Dialect, Result, Run
-from bot.storage.events import EXPIRE_UNPOSTED, DraftEventQueries
+from bot.storage.events import DraftEventQueries, expire_unposted
 from bot.storage.records import (
     USAGE_COLUMNS,
     GroupBy,
@@ -338,7 +338,7 @@ class SqlStore(DraftEventQueries, ABC):
 
     def purge_drafts(self, older_than: str) -> int:
         with self._transaction() as run:
-            run(EXPIRE_UNPOSTED, [utc_now_iso(), older_than])  # abandoned: never posted
+            expire_unposted(run, older_than)  # abandoned: never posted nor discarded
             purged = run("delete from drafts where updated_at < ?", [older_than]).rowcount
             run("delete from handled_events where handled_at < ?", [older_than])
         return purged

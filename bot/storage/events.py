@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any
 
-from bot.storage.dialects import Result, Run
-from bot.storage.records import utc_now_iso
+from bot.storage.dialects import Dialect, Result, Run
+from bot.storage.records import GroupBy, utc_now_iso
 
 EVENT_COLUMNS = (
     "at", "draft_id", "user_id", "kind", "channel_id", "model", "event", "detail", "reason",
@@ -26,10 +27,36 @@ _LATEST_VERSION = """
     select version from draft_events where draft_id = ? and version is not null
     order by id desc limit 1
 """
+_CREATED_AT = "select created_at from draft_outcomes where draft_id = ?"
 _HIGHEST_VERSION = "select max(version) from draft_events where draft_id = ?"
+# Each event added to its draft's row of `draft_outcomes`, in the same transaction: what
+# the report reads (one row a draft). Its person, kind, model and channel come from
+# `created`; the first post and the first edit count; the latest rating wins.
+_SUMMARISE = """
+    insert into draft_outcomes (draft_id, created_at, user_id, kind, model, channel_id,
+        posted_at, post_ms, discarded, expired, refinements, edited_at, feedback)
+    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    on conflict (draft_id) do update set
+        created_at = coalesce(draft_outcomes.created_at, excluded.created_at),
+        user_id = coalesce(draft_outcomes.user_id, excluded.user_id),
+        kind = coalesce(draft_outcomes.kind, excluded.kind),
+        model = coalesce(draft_outcomes.model, excluded.model),
+        channel_id = coalesce(draft_outcomes.channel_id, excluded.channel_id),
+        posted_at = coalesce(draft_outcomes.posted_at, excluded.posted_at),
+        post_ms = coalesce(draft_outcomes.post_ms, excluded.post_ms),
+        discarded = draft_outcomes.discarded + excluded.discarded,
+        expired = draft_outcomes.expired + excluded.expired,
+        refinements = draft_outcomes.refinements + excluded.refinements,
+        edited_at = coalesce(draft_outcomes.edited_at, excluded.edited_at),
+        feedback = coalesce(excluded.feedback, draft_outcomes.feedback)
+"""
+_UNPOSTED = (
+    "select id from drafts where updated_at < ? "
+    "and coalesce(status, '') not in ('posted', 'discarded')"
+)
 # A draft purged before it was posted or discarded was abandoned: `expired`, recorded in the
 # purge's own transaction (its model and version from its earlier events).
-EXPIRE_UNPOSTED = """
+_EXPIRE_UNPOSTED = """
     insert into draft_events (at, draft_id, user_id, kind, channel_id, model, event, version)
     select ?, d.id, coalesce(d.user_id, ''), d.kind, d.channel_id,
         (select e.model from draft_events e
@@ -40,6 +67,17 @@ EXPIRE_UNPOSTED = """
     from drafts d
     where d.updated_at < ? and coalesce(d.status, '') not in ('posted', 'discarded')
 """
+
+
+def expire_unposted(run: Run, older_than: str) -> None:
+    """In the purge's transaction, before it deletes: the drafts it abandons, as events."""
+    run(_EXPIRE_UNPOSTED, [utc_now_iso(), older_than])
+    run(
+        f"update draft_outcomes set expired = expired + 1 where draft_id in ({_UNPOSTED})",
+        [older_than],
+    )
+
+
 # A person's recent drafts, newest first, with what is still retained of each.
 _RECENT_DRAFTS = """
     select e.draft_id, e.kind, e.at, e.channel_id, d.status, d.text, d.request,
@@ -53,8 +91,24 @@ _RECENT_DRAFTS = """
 """
 
 
+def _summary_of(event: dict[str, Any], post_ms: int | None) -> list[Any]:
+    """What one event adds to its draft's `draft_outcomes` row (`_SUMMARISE`'s values)."""
+    name, at = event["event"], event["at"]
+    created = name == "created"
+    about = [event[c] if created else None for c in ("user_id", "kind", "model", "channel_id")]
+    return [
+        event["draft_id"], at if created else None, *about,
+        at if name == "posted" else None, post_ms,
+        int(name == "discarded"), int(name == "expired"), int(name == "refined"),
+        at if name == "edited" else None,
+        event["detail"] if name == "feedback" else None,
+    ]  # fmt: skip
+
+
 class DraftEventQueries:
-    """Needs the `_run` and `_transaction` of `SqlStore`."""
+    """Needs the `_run`, `_transaction` and `dialect` of `SqlStore`."""
+
+    dialect: Dialect
 
     def _run(self, query: str, params: Sequence[Any] = ()) -> Result:
         raise NotImplementedError
@@ -74,6 +128,17 @@ class DraftEventQueries:
                     run, str(values["draft_id"]), str(values["event"])
                 )
             run(_INSERT_EVENT, [values[column] for column in EVENT_COLUMNS])
+            post_ms = self._post_ms(run, values) if values["event"] == "posted" else None
+            run(_SUMMARISE, _summary_of(values, post_ms))
+
+    @staticmethod
+    def _post_ms(run: Run, event: dict[str, Any]) -> int | None:
+        """Milliseconds from the draft's creation to this post (its first, if it is)."""
+        made = run(_CREATED_AT, [event["draft_id"]]).rows
+        if not made or made[0][0] is None:
+            return None
+        waited = datetime.fromisoformat(str(event["at"])) - datetime.fromisoformat(made[0][0])
+        return max(int(waited.total_seconds() * 1000), 0)
 
     @staticmethod
     def _version_for(run: Run, draft_id: str, event: str) -> int | None:
@@ -100,34 +165,35 @@ class DraftEventQueries:
         last of posted / discarded / expired, or None)."""
         return self._run(_RECENT_DRAFTS, [user_id, limit]).dicts()
 
-    def outcome_rows(self, start: str, end: str) -> list[tuple[Any, ...]]:
-        """Per draft created in start <= at < end: (draft id, user, kind, model, channel,
-        created at, first posted at or None, discarded 0/1, expired 0/1, refinements,
-        edited before its first post 0/1, its last feedback: "up", "down" or None).
+    def outcome_sums(self, start: str, end: str, group_by: GroupBy) -> list[tuple[Any, ...]]:
+        """Per group of the drafts created in start <= at < end: (key, created, posted,
+        discarded, abandoned, refinements of the posted ones, posted after an edit, last
+        rated 👍, last rated 👎, the posted ones' milliseconds to post joined by commas).
         bot/outcomes.py turns these into the report's figures."""
-        return self._run(_OUTCOME_ROWS, [start, end]).rows
+        joined = self.dialect.int_list.format("post_ms")
+        query = _OUTCOME_SUMS.format(key=OUTCOME_KEYS[group_by], post_ms=joined)
+        return self._run(query, [start, end]).rows
 
 
-_OUTCOME_ROWS = """
-    with drafts_made as (
-        select draft_id, user_id, kind, model, channel_id, at from draft_events
-        where event = 'created' and at >= ? and at < ?
-    ), lives as (
-        select m.draft_id,
-            min(case when e.event = 'posted' then e.at end) as posted_at,
-            max(case when e.event = 'discarded' then 1 else 0 end) as discarded,
-            max(case when e.event = 'expired' then 1 else 0 end) as expired,
-            cast(sum(case when e.event = 'refined' then 1 else 0 end) as bigint) as refinements,
-            min(case when e.event = 'edited' then e.at end) as edited_at,
-            max(case when e.event = 'feedback' then e.id end) as feedback_id
-        from drafts_made m join draft_events e on e.draft_id = m.draft_id
-        group by m.draft_id
-    )
-    select m.draft_id, m.user_id, coalesce(m.kind, ''), coalesce(m.model, ''),
-        coalesce(m.channel_id, ''), m.at, l.posted_at, l.discarded, l.expired, l.refinements,
-        case when l.edited_at is not null and l.posted_at is not null
-            and l.edited_at <= l.posted_at then 1 else 0 end,
-        f.detail
-    from drafts_made m join lives l on l.draft_id = m.draft_id
-        left join draft_events f on f.id = l.feedback_id
+# Report groupings over `draft_outcomes` (bot.storage.base.GROUP_COLUMNS's, for drafts).
+OUTCOME_KEYS: dict[str, str] = {
+    "user": "user_id",
+    "kind": "coalesce(kind, '')",
+    "model": "coalesce(model, '')",
+    "day": "substr(created_at, 1, 10)",
+}
+_OUTCOME_SUMS = """
+    select {key},
+        count(*),
+        cast(sum(case when posted_at is not null then 1 else 0 end) as bigint),
+        cast(sum(case when posted_at is null and discarded > 0 then 1 else 0 end) as bigint),
+        cast(sum(case when posted_at is null and discarded = 0 and expired > 0 then 1 else 0 end)
+            as bigint),
+        cast(sum(case when posted_at is not null then refinements else 0 end) as bigint),
+        cast(sum(case when posted_at is not null and edited_at is not null
+            and edited_at <= posted_at then 1 else 0 end) as bigint),
+        cast(sum(case when feedback = 'up' then 1 else 0 end) as bigint),
+        cast(sum(case when feedback = 'down' then 1 else 0 end) as bigint),
+        {post_ms}
+    from draft_outcomes where created_at >= ? and created_at < ? group by 1
 """

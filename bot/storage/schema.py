@@ -234,9 +234,28 @@ def _draft_events(dialect: Dialect) -> list[str]:
         version {int}
     )"""
         ),
-        "create index if not exists idx_draft_events_at on draft_events (at)",
         "create index if not exists idx_draft_events_draft on draft_events (draft_id, id)",
         "create index if not exists idx_draft_events_user on draft_events (user_id, event, at)",
+        # One row per draft: its events summed as they are written (bot/storage/events.py),
+        # so a month's outcome figures read one row a draft, not three events and a join.
+        dialect.ddl(
+            """create table if not exists draft_outcomes (
+        draft_id {text} primary key,
+        created_at {text},
+        user_id {text},
+        kind {text},
+        model {text},
+        channel_id {text},
+        posted_at {text},
+        post_ms {int},
+        discarded {int} not null default 0,
+        expired {int} not null default 0,
+        refinements {int} not null default 0,
+        edited_at {text},
+        feedback {text}
+    )"""
+        ),
+        "create index if not exists idx_draft_outcomes_created on draft_outcomes (created_at)",
     ]
 
 
@@ -290,7 +309,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         12,
-        "draft_events: each draft's life (created, refined, posted, feedback…), no draft text",
+        "draft_events: each draft's life (created, refined, posted, feedback…), no draft text; "
+        "draft_outcomes: the same summed per draft",
         _draft_events,
     ),
 )
