@@ -27,7 +27,7 @@ from bot.pricing import load_price_table
 from bot.reports import build_report, named_period
 from bot.storage.dialects import SQLITE
 from bot.storage.events import EVENT_COLUMNS
-from bot.storage.schema import _draft_events
+from bot.storage.events_schema import draft_event_tables
 from bot.storage.sqlite import Store
 
 # draft_outcomes from draft_events in one statement (Draftbot keeps it event by event).
@@ -125,7 +125,7 @@ def main() -> None:
     # Rebuilt each run (the events are inserted in bulk here, not through the store).
     started = time.perf_counter()
     store.db.execute("drop table if exists draft_outcomes")
-    for statement in _draft_events(SQLITE):  # creates only what is missing
+    for statement in draft_event_tables(SQLITE):  # creates only what is missing
         store.db.execute(statement)
     store.db.execute(REBUILD_OUTCOMES)
     print(f"summed them per draft (draft_outcomes) in {time.perf_counter() - started:.1f} s")

@@ -137,7 +137,7 @@ def main() -> None:
             period.iso_bounds(),
         ).fetchone()[0]
         figures = []
-        for group_by in ("user", "kind", "day", "model"):
+        for group_by in ("user", "kind", "day", "model", "channel"):
             seconds = timed(lambda g=group_by, p=period: build_report(store, prices, p, g))
             figures.append(f"{group_by} {seconds * 1000:.0f} ms")
         print(f"{period_name} ({rows_in_period:,} rows): " + ", ".join(figures))

@@ -141,8 +141,8 @@ def metadata_for(database_name: str) -> dict[str, Any]:
 
 def take_snapshot(source: Path, target: Path) -> None:
     """A consistent copy of `source` (read through a read-only connection, so rows in its
-    write-ahead log are included and it is never written), without the drafts' text and
-    their response_urls (which can post to the person for 30 minutes)."""
+    write-ahead log are included and it is never written), without the drafts' text (every
+    version's) and their response_urls (which can post to the person for 30 minutes)."""
     reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
     copy = sqlite3.connect(target)
     try:
@@ -152,7 +152,9 @@ def take_snapshot(source: Path, target: Path) -> None:
         tables = {name for (name,) in copy.execute("select name from sqlite_master")}
         if "drafts" in tables:
             copy.execute("update drafts set request = null, text = null, response_url = null")
-            copy.commit()
+        if "draft_versions" in tables:  # every version's text, too
+            copy.execute("update draft_versions set text = null")
+        copy.commit()
     finally:
         copy.close()
         reader.close()

@@ -81,6 +81,10 @@ async def _with_slack(
         _say_if_nothing_recorded(store, report, settings.database_url)
         if group_by == "user":
             report = with_names(report, await people.names([row.key for row in report.rows]))
+        elif group_by == "channel":
+            report = with_cached_names(store, report)
+            channels = [row.key for row in report.rows if row.key not in ("", "D")]
+            report = with_names(report, await people.channel_names(channels))
         return render(report, output_format, wide)
     budget = settings.user_monthly_budget_usd
     reports = await build_usage_reports(

@@ -8,7 +8,7 @@ draft calls it once the change is saved:
 |---|---|---|---|
 | `created` | `DraftSessions.create`, once the draft is kept | | where it would be posted |
 | `refined` | `DraftSessions.refine`, once the new text is kept | the refinement (`shorter`, …) | |
-| `restored` | whoever restores an earlier version (pass `version=`) | | |
+| `restored` | `handlers.versions.restore` (Back to; the new version) | `v2`: brought back | |
 | `edited` | `Flows.post`, when the posted text differs from the preview's | | |
 | `posted` | `Flows.post`, once Slack took the message | | where it was posted |
 | `discarded` | `Flows.discard` | | |

@@ -15,6 +15,7 @@ from bot import wording
 from bot.budgets import Budgets, BudgetStatus, OverBudget, ThresholdAlerts, over_budget_message
 from bot.config import CacheTTL
 from bot.errors import UserFacingError
+from bot.fact_check import Facts
 from bot.files import ReadFile
 from bot.gate import Admission, QueuedCallback, QueueFull, QueueRefused
 from bot.llm import DEADLINE_STOP_REASON, Completion, ModelClient, ModelRequest, TextCallback
@@ -26,6 +27,7 @@ from bot.storage.journal import UsageJournal
 from bot.storage.offloop import write_off_loop
 from bot.usage import TokenUsage
 from bot.usage_rows import UsageRows, request_fields, usage_record
+from bot.versions import VersionTag
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,8 @@ class Draft:
     usage_id: int
     budget_alerts: ThresholdAlerts | None = None
     draft_id: str | None = None  # set once the preview is saved, so buttons can refer to it
+    versions: tuple[VersionTag, ...] = ()  # kept versions, oldest first ((): only v1)
+    facts: Facts | None = None  # what the model read, to check the draft against (sessions)
 
     @property
     def truncated(self) -> bool:

@@ -43,7 +43,22 @@ CSV_COLUMNS = (
 )
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_GROUP_HEADINGS = {"user": "Person", "kind": "Kind", "day": "Day (UTC)", "model": "Model"}
+_GROUP_HEADINGS = {
+    "user": "Person",
+    "kind": "Kind",
+    "day": "Day (UTC)",
+    "model": "Model",
+    "channel": "Channel",
+}
+
+
+def refusal_reasons(row: ReportRow) -> str:
+    """ "3 not allowed, 1 guest or other organization": the row's refusals by reason."""
+    return ", ".join(
+        f"{count:,} {wording.REFUSAL_LABELS[reason]}"
+        for reason, count in row.refused_by_reason().items()
+        if count
+    )
 
 
 def row_values(row: ReportRow) -> dict[str, Any]:
@@ -192,12 +207,7 @@ def to_table(report: Report, wide: bool = False, width: int | None = None) -> st
             "the price table: their cost is unknown and not included above."
         )
     if report.total.refused:
-        reasons = ", ".join(
-            f"{count:,} {wording.REFUSAL_LABELS[reason]}"
-            for reason, count in report.total.refused_by_reason().items()
-            if count
-        )
-        notes.append("\n" + wording.REPORT_REFUSED.format(reasons=reasons))
+        notes.append("\n" + wording.REPORT_REFUSED.format(reasons=refusal_reasons(report.total)))
     if not wide:
         notes.append("\nMore columns (tokens, cut off, refused, first token): --wide.")
     return "\n".join(notes) + "\n"

@@ -209,12 +209,17 @@ def build_report(
     """Sum the period's usage per group. Rows by cost, largest first (by date for `day`)."""
     start, end = period.iso_bounds()
     first_day, end_day = period.day_bounds()
-    # The timings (every request of the period) are read in a thread of their own while the
-    # sums are read and added up here: on two cores, and on two connections where the
-    # database has them (bot/storage/sqlite.py).
-    pending_timings = _in_a_thread(store.timings, start, end, group_by)
+    # The timings (every successful request of the period) are read in a thread of their
+    # own, on a connection of their own where the database has two (bot/storage/sqlite.py),
+    # while the sums are added up here. By person, the timings query reads each person's
+    # own rows, so it starts once the sums have said who had usage.
+    sum_rows = store.usage_sums(first_day, end_day, group_by)
+    people = sorted({str(row["key"]) for row in sum_rows}) if group_by == "user" else None
+    pending_timings = _in_a_thread(store.timings, start, end, group_by, people)
+    import numpy  # noqa: F401  (loaded here while the timings are read: it takes ~60 ms)
+
     sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in store.usage_sums(first_day, end_day, group_by):
+    for row in sum_rows:
         key = str(row["key"])
         usage = TokenUsage(
             input_tokens=row["input_tokens"] or 0,
@@ -272,7 +277,14 @@ def with_names(report: Report, names: Mapping[str, str]) -> Report:
 
 def with_cached_names(store: Storage, report: Report) -> Report:
     """People's rows labelled with the display (else real) names cached in the database from
-    Slack, without asking Slack: as `handlers.people.People.names` does with no client."""
+    Slack, without asking Slack: as `handlers.people.People.names` does with no client. By
+    channel: the rows that are not channels (direct messages, the terminal) say so."""
+    if report.group_by == "channel":
+        from bot import wording
+
+        return with_names(
+            report, {"D": wording.REPORT_DIRECT_MESSAGES, "": wording.REPORT_NO_CHANNEL}
+        )
     if report.group_by != "user":
         return report
     cached = store.people([row.key for row in report.rows])

@@ -13,8 +13,10 @@ from typing import Any
 
 from bot import wording
 from bot.draft_events import DraftEvents
+from bot.draft_facts import KeptFacts, facts_for, joined
 from bot.drafting import TRUNCATED_STOP_REASONS, Draft, Drafter, DraftRequest, FollowUp
 from bot.errors import UserFacingError
+from bot.fact_check import Facts
 from bot.files import ReadFile
 from bot.gate import QueuedCallback
 from bot.llm import TextCallback
@@ -24,6 +26,7 @@ from bot.storage import Storage
 from bot.storage.offloop import write_off_loop
 from bot.style_check import check_style
 from bot.usage import TokenUsage
+from bot.versions import EDIT, MAX_VERSIONS, VersionTag
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ class StoredDraft:
     status: str
     source_ref: str | None = None  # the conversation a summary was read from
     file_ids: tuple[str, ...] = ()  # the Slack files it was read from, read again to refine
+    versions: tuple[VersionTag, ...] = ()  # kept versions, oldest first ((): only v1)
 
     @property
     def truncated(self) -> bool:
@@ -74,6 +78,7 @@ class DraftSessions:
         # Drafts the database refused, by id: their buttons work once `save_unsaved` saves them.
         self._unsaved: dict[str, dict[str, Any]] = {}
         self.events = DraftEvents(store)  # each draft's life, no text (bot/draft_events.py)
+        self.kept_facts = KeptFacts()  # what each draft's model read, for the check (memory)
 
     async def create(
         self,
@@ -84,6 +89,9 @@ class DraftSessions:
         """Draft (raises `DraftFailed`) and keep it, so its buttons can refine it."""
         draft = await self.drafter.draft(request, on_text=on_text, on_queued=on_queued)
         draft_id = secrets.token_hex(8)
+        facts = facts_for(request, self.library.company)
+        self.kept_facts.keep(draft_id, facts)
+        draft = replace(draft, facts=facts)
         now = datetime.now(UTC).isoformat(timespec="microseconds")
         row = {
             "id": draft_id,
@@ -153,7 +161,47 @@ class DraftSessions:
             raise DraftUnavailable(wording.DRAFT_EXPIRED.format(days=self.retention.days))
         if row["user_id"] != user_id:
             raise DraftUnavailable(wording.NOT_YOUR_DRAFT.format(author=f"<@{row['user_id']}>"))
-        return self._stored(row)
+        return replace(self._stored(row), versions=self.version_tags(draft_id))
+
+    def version_tags(self, draft_id: str) -> tuple[VersionTag, ...]:
+        return tags_of(self.store.draft_version_tags(draft_id))
+
+    def add_version(
+        self,
+        stored: StoredDraft,
+        text: str,
+        made_by: str,
+        *,
+        stop_reason: str,
+        restored_from: int | None = None,
+        **changes: Any,
+    ) -> tuple[VersionTag, ...]:
+        """`text` as the draft's next version and current text, releasing the draft
+        (`changes`: another status, its channel)."""
+        rows = self.store.add_draft_version(
+            stored.id,
+            text,
+            made_by,
+            stop_reason=stop_reason,
+            keep=MAX_VERSIONS,
+            restored_from=restored_from,
+            **{"status": "ready", **changes},
+        )
+        return tags_of(rows)
+
+    def mark_posted(self, stored: StoredDraft, text: str, channel_id: str, *, edited: bool) -> None:
+        """Posted: `text` (from the Edit form when `edited`, a version of its own)."""
+        if edited:
+            self.add_version(
+                stored,
+                text,
+                EDIT,
+                stop_reason=stored.stop_reason,
+                status="posted",
+                channel_id=channel_id,
+            )
+        else:
+            self.release(stored.id, status="posted", text=text, channel_id=channel_id)
 
     def claim(self, draft_id: str, user_id: str) -> StoredDraft:
         """Author only; and only one action at a time (a double click does nothing twice)."""
@@ -219,14 +267,30 @@ class DraftSessions:
             await write_off_loop(self.release, draft_id)
             raise
         text = stored.text + draft.text if refinement.continues else draft.text
-        draft = replace(draft, text=text, draft_id=draft_id)
-        changes: dict[str, Any] = {"text": text, "stop_reason": draft.stop_reason}
-        await write_off_loop(self.release, draft_id, **changes)
+        versions = await write_off_loop(
+            self.add_version, stored, text, refinement.name, stop_reason=draft.stop_reason
+        )
+        facts = self.facts_of(stored, request)
         await self.events.record(
             draft_id, stored.user_id, "refined", kind=stored.kind.name, model=draft.model,
-            detail=refinement.name,
+            detail=refinement.name, version=versions[-1].number if versions else None,
         )  # fmt: skip
-        return draft
+        return replace(draft, text=text, draft_id=draft_id, versions=versions, facts=facts)
+
+    def facts_of(self, stored: StoredDraft, read_again: DraftRequest | None = None) -> Facts:
+        """What `stored`'s model read (kept since it was made, `bot.draft_facts`), with
+        what a refinement read again (`read_again`: its transcript and files)."""
+        request = read_again or DraftRequest(
+            kind=stored.kind, text=stored.request, user_id=stored.user_id, source="stored"
+        )
+        whole = (not stored.source_ref or bool(request.material)) and (
+            not stored.file_ids or bool(request.files)
+        )
+        fresh = facts_for(request, self.library.company, whole=whole)
+        kept = self.kept_facts.get(stored.id)
+        facts = joined(kept, fresh) if kept else fresh
+        self.kept_facts.keep(stored.id, facts)
+        return facts
 
     def as_draft(self, stored: StoredDraft) -> Draft:
         """A stored draft in the shape renderers take (no model call)."""
@@ -249,6 +313,8 @@ class DraftSessions:
             latency_ms=0,
             usage_id=0,
             draft_id=stored.id,
+            versions=stored.versions,
+            facts=self.facts_of(stored),
         )
 
     def _stored(self, row: dict[str, Any]) -> StoredDraft:
@@ -266,3 +332,14 @@ class DraftSessions:
             source_ref=row.get("source_ref"),
             file_ids=tuple(i for i in (row.get("file_ids") or "").split(",") if i),
         )
+
+
+def tags_of(rows: list[dict[str, Any]]) -> tuple[VersionTag, ...]:
+    return tuple(
+        VersionTag(
+            int(row["version"]),
+            str(row["made_by"]),
+            None if row["restored_from"] is None else int(row["restored_from"]),
+        )
+        for row in rows
+    )

@@ -17,8 +17,13 @@ MARKDOWN_LIMIT = 12_000  # a `markdown` block's text, cumulative per message
 SECTION_LIMIT = 3_000  # a section's mrkdwn text
 PLAIN_INPUT_LIMIT = 3_000  # a plain_text_input's value (the Edit form)
 BLOCKS_PER_MESSAGE = 50
+BLOCKS_PER_MODAL = 100
+MODAL_TITLE_LIMIT = 24  # a modal's title
 RESPONSE_URL_POSTS = 5  # a response_url takes 5 posts within 30 minutes
 OPTION_LABEL_LIMIT = 75  # a select option's text, and its description
+CONFIRM_TITLE_LIMIT = 100  # a confirmation dialog's title (plain_text)
+CONFIRM_TEXT_LIMIT = 300  # a confirmation dialog's text
+CONFIRM_BUTTON_LIMIT = 30  # its confirm and deny buttons' text
 SIGNATURE_MAX_AGE_SECONDS = 300  # a signed request's timestamp: at most 5 minutes off
 
 # auth.test errors that mean Slack refuses the bot token itself (uninstalled, revoked, wrong

@@ -209,6 +209,13 @@ class CheckedFlows(Flows):
         if not await self.access.turned_away(request, reply):
             await super().draft(request, reply, notes=notes, announce=announce)
 
+    async def draft_from_files(
+        self, request: DraftRequest, files: list[dict[str, Any]], reply: Reply
+    ) -> None:
+        """Refused before any file is downloaded; `draft` asks again (from the cache)."""
+        if not await self.access.turned_away(request, reply):
+            await super().draft_from_files(request, files, reply)
+
     async def draft_from_conversation(
         self,
         asker: Asker,

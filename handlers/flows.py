@@ -30,7 +30,7 @@ from bot.storage.offloop import off_loop, write_off_loop
 from handlers.blocks import feedback, previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
-from handlers.blocks.text import changed
+from handlers.blocks.text import safe_draft
 from handlers.conversations import conversation_material, fetch_transcript
 from handlers.failures import cannot_post_reason, failure_words
 from handlers.files import fetch_files
@@ -319,14 +319,14 @@ class Flows:
         except BaseException:  # network trouble: never leave the draft stuck as "working"
             await write_off_loop(sessions.release, draft_id)
             raise
-        await write_off_loop(
-            sessions.release, draft_id, status="posted", text=body, channel_id=where
-        )
+        edited = text is not None and text != safe_draft(stored.text, stored.request).strip()
+        await write_off_loop(sessions.mark_posted, stored, body, where, edited=edited)
         log.info("draft posted draft=%s user=%s channel=%s", draft_id, user_id, where)
-        kind = stored.kind.name
-        if text is not None and changed(text, stored.text, stored.request):
-            await sessions.events.record(draft_id, user_id, "edited", kind=kind)
-        await sessions.events.record(draft_id, user_id, "posted", kind=kind, channel_id=where)
+        if edited:  # a version of its own (`mark_posted`), and an event
+            await sessions.events.record(draft_id, user_id, "edited", kind=stored.kind.name)
+        await sessions.events.record(
+            draft_id, user_id, "posted", kind=stored.kind.name, channel_id=where
+        )
         return None
 
     async def post_and_confirm(self, user_id: str, draft_id: str, reply: Reply) -> None:

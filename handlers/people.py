@@ -82,6 +82,23 @@ class People:
     async def can_read(self, user_id: str, channel_id: str) -> bool:
         return await self.why_cannot_read(user_id, channel_id) is None
 
+    async def channel_names(self, channel_ids: list[str]) -> dict[str, str]:
+        """ "#name" by channel id, for those Slack describes (conversations.info)."""
+        if self.client is None:
+            return {}
+        names = {}
+        for channel_id in channel_ids:
+            try:
+                info = (await self.client.conversations_info(channel=channel_id))["channel"]
+            except SlackApiError as error:
+                log.info(
+                    "conversations.info failed for %s: %s", channel_id, error.response.get("error")
+                )
+                continue
+            if info.get("name"):
+                names[channel_id] = f"#{info['name']}"
+        return names
+
     async def why_cannot_read(self, user_id: str, channel_id: str) -> Refusal | None:
         """None when this person could read the conversation themselves; else why not.
 

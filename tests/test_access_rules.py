@@ -25,10 +25,12 @@ from bot.report_formats import CSV_COLUMNS, to_csv, to_json, to_table
 from bot.reports import build_report, named_period
 from bot.services import build_services
 from handlers.app import build_slack_app, build_web_app, check_access_at_start
+from tests import sample_files
 from tests.conftest import FAST_RETRIES, RunningBot
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.slack import FakeSlack
 from tests.test_doctor import doctor
+from tests.test_files_slack import file_shortcut
 from tests.test_previews import button, draft_id_of, view_submission
 from tests.test_summaries import seed_thread, shortcut
 
@@ -312,6 +314,29 @@ async def test_the_form_is_not_opened_for_someone_refused_and_its_submission_is_
         await ruled.interact(view_submission("draft_form", meta, values))
         await asyncio.to_thread(fake_slack.wait_for_responses, reply.response_url, 2, 10.0)
         assert len(ruled.usage_rows(status="refused")) == 2
+    assert fake_anthropic.message_requests() == []
+
+
+async def test_draft_from_this_file_is_refused_before_any_file_is_read(
+    bot: RunningBot, env: dict[str, str], fake_slack: FakeSlack, fake_anthropic: FakeAnthropic
+) -> None:
+    people(fake_slack)
+    pdf = fake_slack.add_file("contract.pdf", sample_files.pdf(["Term: 12 months"]))
+    async with draftbot(env, fake_slack, DRAFTBOT_ALLOWED_USERS="U0YES") as ruled:
+        url = fake_slack.new_response_url()
+        await ruled.interact(file_shortcut(url, [pdf]))  # from U0001, not allowed
+        await said(fake_slack, _sentence(wording.REFUSED_NOT_ALLOWED), url)
+        assert fake_slack.calls_to("views.open") == []
+        # A form opened before the rule was set is refused when sent, before any download.
+        values = {
+            "kind": {"value": {"selected_option": {"value": "email"}}},
+            "details": {"value": {"value": "to Priya about the renewal term"}},
+        }
+        meta = json.dumps({"response_url": url, "channel_id": "C0001", "file_ids": [pdf["id"]]})
+        await ruled.interact(view_submission("draft_form", meta, values))
+        await asyncio.to_thread(fake_slack.wait_for_responses, url, 2, 10.0)
+        assert len(ruled.usage_rows(status="refused")) == 2
+    assert fake_slack.calls_to("files.info") == [] and fake_slack.file_downloads == []
     assert fake_anthropic.message_requests() == []
 
 

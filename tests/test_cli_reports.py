@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -79,6 +80,33 @@ def test_negative_cache_savings_are_explained(report_env: dict) -> None:
     store.record_usage(usage("U0NEW", "message", f"{MONTH}-01", cache_write=50_000))
     store.close()
     assert note in run(["report"], report_env).output
+
+
+def test_by_channel_names_channels_and_groups_direct_messages(
+    report_env: dict, fake_slack: FakeSlack
+) -> None:
+    store = Store(report_env["DATABASE_URL"].removeprefix("sqlite:///"))
+    for channel, cost in [("C0SUPPORT", 2000), ("D0ALEX", 100), ("D0SAM", 300), (None, 50)]:
+        store.record_usage(
+            replace(usage("U0ALEX", "email", f"{MONTH}-02", output_tokens=cost), channel_id=channel)
+        )
+    store.close()
+    fake_slack.add_channel("C0SUPPORT", "support")
+    result = run(["report", "--by", "channel", "--format", "json"], report_env)
+    assert result.exit_code == 0, result.output
+    rows = {row["label"]: row for row in json.loads(result.output)["rows"]}
+    # The fixture's rows have no channel (as from the terminal); DMs are one row.
+    assert set(rows) == {"#support", "direct messages", "terminal (draftbot draft)"}
+    assert rows["direct messages"]["requests"] == 2
+    assert rows["#support"]["key"] == "C0SUPPORT" and rows["#support"]["requests"] == 1
+    assert rows["terminal (draftbot draft)"]["requests"] == 4
+    table = run(["report", "--by", "channel"], report_env).output
+    assert "Channel" in table and "#support" in table
+
+    # Without a Slack token: ids, and the same words for the rows that are not channels.
+    env = {k: v for k, v in report_env.items() if not k.startswith("SLACK")}
+    table = run(["report", "--by", "channel"], env).output
+    assert "C0SUPPORT" in table and "direct messages" in table
 
 
 def test_names_come_from_the_cache_without_slack(report_env: dict) -> None:

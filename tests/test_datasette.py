@@ -17,6 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from bot.storage import Store
 from demo.seed import PEOPLE, seed
 from demo.servers import free_port
 from tests.test_report_speed import loaded_by
+from tests.test_reports import usage
 
 METADATA = yaml.safe_load(METADATA_FILE.read_text())
 DATABASE = METADATA["databases"]["draftbot"]
@@ -133,6 +135,27 @@ def test_canned_queries_run_and_name_people(seeded: Path) -> None:
     assert all(row["error"].split(":")[0] in ("busy", "unavailable") for row in failures)
     recent = run_query(seeded, QUERIES["requests_with_names"]["sql"])
     assert len(recent) == 1000 and recent[0]["created_at"] > recent[-1]["created_at"]
+
+
+def test_the_monthly_queries_count_refusals_apart(tmp_path: Path) -> None:
+    store = Store(tmp_path / "draftbot.db")
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    for record in [
+        usage("U0ALEX", "email", today),
+        usage("U0ALEX", "email", today, status="error"),
+        replace(usage("U0ALEX", "email", today, input_tokens=0, output_tokens=0), status="refused"),
+        replace(usage("U0KIM", "code", today, input_tokens=0, output_tokens=0), status="refused"),
+    ]:
+        store.record_usage(record)
+    store.close()
+    by_person = run_query(tmp_path / "draftbot.db", QUERIES["this_month_by_person"]["sql"])
+    counts = {row["user_id"]: (row["requests"], row["failed"], row["refused"]) for row in by_person}
+    assert counts == {"U0ALEX": (2, 1, 1), "U0KIM": (0, 0, 1)}
+    by_kind = run_query(tmp_path / "draftbot.db", QUERIES["this_month_by_kind"]["sql"])
+    kinds = {row["kind"]: (row["requests"], row["people"], row["refused"]) for row in by_kind}
+    assert kinds == {"email": (2, 1, 1), "code": (0, 0, 1)}
+    failures = run_query(tmp_path / "draftbot.db", QUERIES["failures"]["sql"])
+    assert [row["person"] for row in failures] == ["U0ALEX"]  # the error, not the refusals
 
 
 def test_the_snapshot_has_the_usage_but_not_the_drafts_text(seeded: Path, tmp_path: Path) -> None:

@@ -338,3 +338,29 @@ def test_the_chart_has_a_panel_for_posted_share_by_kind() -> None:
     assert [t.get_text() for t in panel.get_yticklabels()] == ["summary", "email"]  # lowest first
     labels = [t.get_text() for t in panel.texts]
     assert labels == ["20% (1 of 5)", "80% (4 of 5)"]
+
+
+async def test_back_to_is_recorded_as_restored_with_the_new_versions_number(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.script(Reply(text="The first draft, in full."), Reply(text="Shorter."))
+    draft_id, _ = await start_draft(bot, fake_slack)
+    url = fake_slack.new_response_url()
+    await bot.interact(button("shorter", draft_id, url))
+    await replies(fake_slack, url, 2)
+    url = fake_slack.new_response_url()
+    await bot.interact(button("restore", draft_id, url))  # the button: the version before
+    [restored] = await replies(fake_slack, url)
+    assert "draft_feedback" in json.dumps(restored["blocks"])  # 👍 / 👎 on it too
+    assert lives(bot.services.store, draft_id) == [
+        ("created", None, 1, "C0001"),
+        ("refined", "shorter", 2, None),
+        ("restored", "v1", 3, None),
+    ]
+
+
+def test_outcomes_by_channel(store: Storage) -> None:
+    script_month(store)
+    by_channel = build_report(store, PRICES, PERIOD, "channel")
+    assert by_channel.total_outcomes.created == 6
+    assert by_channel.outcomes[""].posted == 3  # the script's drafts have no channel

@@ -229,7 +229,7 @@ def test_a_reservation_cut_off_before_commit_runs_again(postgres_url: str) -> No
 
 
 def test_only_storage_calls_are_retried_and_never_a_usage_row() -> None:
-    assert set(vars(SqlStore)) >= RETRIED_CALLS | RETRIED_IF_ROLLED_BACK
+    assert set(dir(SqlStore)) >= RETRIED_CALLS | RETRIED_IF_ROLLED_BACK  # inherited too
     assert {"record_usage", "save_draft", "claim_draft", "first_time"}.isdisjoint(RETRIED_CALLS)
 
 

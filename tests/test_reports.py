@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -189,6 +190,17 @@ def test_slack_summary_shows_totals_top_people_and_kinds(store: Store) -> None:
     assert by_user.total.cost.display() in text
     assert "1. Alex Chen" in text and "1. email" in text
     assert "saving" in text
+
+
+def test_slack_summary_counts_refusals_apart(store: Store) -> None:
+    refused = usage("U0GUEST", "email", "2026-11-06", input_tokens=0, output_tokens=0)
+    store.record_usage(replace(refused, status="refused", error="guest"))
+    period = this_month()
+    by_user = build_report(store, PRICES, period, "user")
+    text = json.dumps(summary_blocks(by_user, build_report(store, PRICES, period, "kind")))
+    assert "*6 drafts* by *3 people*" in text  # the refused guest is neither
+    assert "1 refused (1 guest" in text
+    assert "U0GUEST" not in text  # nor among the top people
 
 
 @pytest.mark.parametrize(

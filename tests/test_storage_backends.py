@@ -228,8 +228,8 @@ def test_both_backends_have_the_same_tables_columns_and_indexes(
     assert postgres_tables == sqlite_tables
     assert set(sqlite_tables) == {
         "usage", "usage_daily", "people", "budgets", "reservations", "budget_alerts",
-        "drafts", "handled_events", "usage_replays", "admin_changes", "draft_events",
-        "draft_outcomes",
+        "drafts", "handled_events", "usage_replays", "admin_changes", "usage_monthly",
+        "draft_versions", "draft_events", "draft_outcomes",
     }  # fmt: skip
     assert {name for (name,) in indexes} == sqlite_indexes == {
         "idx_usage_period_timings", "idx_usage_user_id_created_at", "idx_drafts_updated_at",

@@ -1,5 +1,6 @@
 """One list of migrations for both backends, databases made before it upgraded in place,
-and `usage_daily` kept exact by the database itself, whoever writes to `usage`.
+and `usage_daily` and `usage_monthly` kept exact by the database itself, whoever writes to
+`usage`.
 
 tests/fixtures/ holds databases as the code before versioned migrations left them: the
 SQLite schema sqlite-utils created and PostgreSQL at version 1, each with the same rows.
@@ -15,12 +16,13 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, cast, get_args
 
+import numpy as np
 import psycopg
 import pytest
 import sqlite_utils
 
 from bot.reports import Period, build_report, dates_period, named_period
-from bot.storage import GroupBy, IntArray, Storage, open_store, sqlite_path
+from bot.storage import GroupBy, IntArray, Storage, UsageRecord, open_store, sqlite_path
 from bot.storage.base import SqlStore
 from bot.storage.postgres import apply_migrations
 from bot.storage.schema import MIGRATIONS, migrate
@@ -35,7 +37,9 @@ GROUPINGS: tuple[GroupBy, ...] = get_args(GroupBy)
 PERIODS = [
     named_period("this-month", NOW),
     named_period("last-month", NOW),
-    dates_period("2026-10-15", "2026-12-15", NOW),
+    dates_period("2026-10-15", "2026-12-15", NOW),  # days, a whole month, days
+    dates_period("2026-10-01", "2026-11-30", NOW),  # a whole month, then days
+    dates_period("2026-11-02", "2026-11-29", NOW),  # days within one month
 ]
 TOKENS = (
     "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
@@ -129,21 +133,21 @@ def store(database_url: str) -> Iterator[Storage]:
 
 
 def test_migrations_are_numbered_in_order() -> None:
-    # Strictly increasing (branches take numbers of their own; gaps close at merge).
-    numbers = [m.version for m in MIGRATIONS]
-    assert numbers == sorted(set(numbers)) and numbers[0] == 1
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
 
 
-def test_usage_daily_triggers(database_url: str) -> None:
+def test_usage_daily_and_monthly_triggers(database_url: str) -> None:
     open_store(database_url).close()
     events = ["delete", "insert", "update"]
     if database_url.startswith("sqlite:///"):
         rows = query(database_url, "select name from sqlite_master where type = 'trigger'")
-        assert sorted(row["name"] for row in rows) == [f"usage_daily_on_{e}" for e in events]
+        names = sorted(row["name"] for row in rows)
     else:
         rows = query(database_url, "select tgname from pg_trigger where not tgisinternal")
         names = sorted(row["tgname"] for row in rows)
-        assert names == sorted(f"usage_daily_on_{e}" for e in [*events, "truncate"])
+        events.append("truncate")
+    tables = ("usage_daily", "usage_monthly")
+    assert names == sorted(f"{table}_on_{e}" for table in tables for e in events)
 
 
 def test_migrations_apply_once(database_url: str) -> None:
@@ -254,7 +258,7 @@ class FromUsageLog:
             day = row["created_at"][:10]
             if not first_day <= day < end_day:
                 continue
-            by = {"user": row["user_id"], "kind": row["kind"], "model": row["model"], "day": day}
+            by = {**group_keys(row), "day": day}
             sums = groups.setdefault((by[group_by] or "", row["model"] or ""), Counter())
             sums["requests"] += 1
             sums["failed"] += row["status"] != "ok"
@@ -270,9 +274,20 @@ class FromUsageLog:
         return [{"key": key, "model": model, **sums} for (key, model), sums in groups.items()]
 
     def timings(
-        self, start: str, end: str, group_by: GroupBy
+        self, start: str, end: str, group_by: GroupBy, people: Any = None
     ) -> dict[str, tuple[IntArray, IntArray]]:
-        return self.store.timings(start, end, group_by)
+        values: dict[str, tuple[list[int], list[int]]] = {}
+        for row in query(self.url, "select * from usage where status = 'ok' order by id"):
+            if start <= row["created_at"] < end:
+                day = row["created_at"][:10]
+                by = group_keys(row)
+                latencies, ttfts = values.setdefault(by.get(group_by, day) or "", ([], []))
+                latencies.extend([row["latency_ms"]] if row["latency_ms"] is not None else [])
+                ttfts.extend([row["ttft_ms"]] if row["ttft_ms"] is not None else [])
+        return {
+            key: (np.array(latencies, dtype=np.int64), np.array(ttfts, dtype=np.int64))
+            for key, (latencies, ttfts) in values.items()
+        }
 
     def outcome_sums(self, start: str, end: str, group_by: GroupBy) -> list[tuple[Any, ...]]:
         return self.store.outcome_sums(start, end, group_by)  # not what this test is about
@@ -282,13 +297,34 @@ class FromUsageLog:
         for row in query(self.url, "select * from usage where status = 'refused'"):
             if start <= row["created_at"] < end:
                 day = row["created_at"][:10]
-                by = {"user": row["user_id"], "kind": row["kind"], "model": row["model"]}
+                by = group_keys(row)
                 counts[(by.get(group_by, day) or "", row["error"] or "")] += 1
         return [(key, reason, count) for (key, reason), count in counts.items()]
 
 
+def group_keys(row: dict[str, Any]) -> dict[str, str]:
+    """A usage row's keys in a report by person, kind, model and channel (direct messages
+    are one row, "D"; drafts from the terminal, with no channel, another, "")."""
+    channel = row["channel_id"] or ""
+    return {
+        "user": row["user_id"],
+        "kind": row["kind"],
+        "model": row["model"],
+        "channel": "D" if channel.startswith("D") else channel,
+    }
+
+
+CHANNELS = ("C0SUPPORT", "D0ALEX", None, "G0PRIVATE", "D0SAM", "C0SUPPORT")
+
+
+def in_channels(records: list[UsageRecord]) -> list[UsageRecord]:
+    """The records spread over channels, DMs and none (the terminal)."""
+    return [replace(r, channel_id=CHANNELS[n % len(CHANNELS)]) for n, r in enumerate(records)]
+
+
 def assert_reports_match_the_usage_log(store: Storage, url: str) -> None:
-    """Every period and grouping: the report (from usage_daily) equals one summed from usage."""
+    """Every period and grouping: the report (from usage_daily and usage_monthly, timings by
+    the store's queries) equals one added up here from the rows of usage."""
     reference = cast(Storage, FromUsageLog(store, url))
     for period in PERIODS:
         for group_by in GROUPINGS:
@@ -296,6 +332,7 @@ def assert_reports_match_the_usage_log(store: Storage, url: str) -> None:
             expected = build_report(reference, PRICES, period, group_by)
             assert actual == replace(expected, generated_at=actual.generated_at), (period, group_by)
     assert query(url, "select * from usage_daily where requests <= 0") == []
+    assert query(url, "select * from usage_monthly where requests <= 0") == []
 
 
 def keys(store: Storage, period: Period = PERIODS[0]) -> list[str]:
@@ -329,22 +366,24 @@ def mark(url: str) -> str:
 def test_rows_written_around_the_store_are_in_the_reports(
     store: Storage, database_url: str
 ) -> None:
-    for row in seed_rows():
+    for row in in_channels(seed_rows()):
         store.record_usage(row)
     insert_around_the_store(
         database_url,
-        [
-            usage("U0ADMIN", "email", "2026-11-04", cache_write=4000),
-            usage("U0ADMIN", "code", "2026-11-30", stop_reason="max_tokens"),
-            usage("U0ADMIN", "general", "2026-11-12", model="claude-made-up-1"),
-            usage("U0ALEX", "email", "2026-11-02", cache_read=4000, status="error"),
-            usage("U0ADMIN", "email", "2026-10-20"),  # last month
-            replace(  # turned away before any model call (bot/access.py)
-                usage("U0KIM", "email", "2026-11-06", input_tokens=0, output_tokens=0),
-                status="refused",
-                error="guest",
-            ),
-        ],
+        in_channels(
+            [
+                usage("U0ADMIN", "email", "2026-11-04", cache_write=4000),
+                usage("U0ADMIN", "code", "2026-11-30", stop_reason="max_tokens"),
+                usage("U0ADMIN", "general", "2026-11-12", model="claude-made-up-1"),
+                usage("U0ALEX", "email", "2026-11-02", cache_read=4000, status="error"),
+                usage("U0ADMIN", "email", "2026-10-20"),  # last month
+                replace(  # turned away before any model call (bot/access.py)
+                    usage("U0KIM", "email", "2026-11-06", input_tokens=0, output_tokens=0),
+                    status="refused",
+                    error="guest",
+                ),
+            ]
+        ),
     )
     assert "U0ADMIN" in keys(store) and "U0ADMIN" in keys(store, PERIODS[1])
     assert_reports_match_the_usage_log(store, database_url)
@@ -367,6 +406,7 @@ def test_rows_written_around_the_store_are_in_the_reports(
     else:
         query(database_url, "truncate usage")
     assert keys(store) == [] and query(database_url, "select * from usage_daily") == []
+    assert query(database_url, "select * from usage_monthly") == []
     store.record_usage(usage("U0ALEX", "email", "2026-11-02"))
     assert keys(store) == ["U0ALEX"]
     assert_reports_match_the_usage_log(store, database_url)

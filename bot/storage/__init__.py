@@ -9,6 +9,7 @@ the same schema (bot/storage/schema.py), so they give the same numbers.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -47,7 +48,7 @@ class Storage(Protocol):
         self, first_day: str, end_day: str, group_by: GroupBy
     ) -> list[dict[str, Any]]: ...
     def timings(
-        self, start: str, end: str, group_by: GroupBy
+        self, start: str, end: str, group_by: GroupBy, people: Sequence[str] | None = None
     ) -> dict[str, tuple[IntArray, IntArray]]: ...
     def refusals(self, start: str, end: str, group_by: GroupBy) -> list[tuple[str, str, int]]: ...
     def daily_costs(
@@ -81,6 +82,19 @@ class Storage(Protocol):
         self, draft_id: str, from_status: str = "ready", to: str = "working"
     ) -> bool: ...
     def update_draft(self, draft_id: str, **changes: Any) -> None: ...
+    def add_draft_version(
+        self,
+        draft_id: str,
+        text: str,
+        made_by: str,
+        *,
+        stop_reason: str,
+        keep: int,
+        restored_from: int | None = None,
+        **changes: Any,
+    ) -> list[dict[str, Any]]: ...
+    def draft_version_tags(self, draft_id: str) -> list[dict[str, Any]]: ...
+    def draft_version(self, draft_id: str, version: int) -> dict[str, Any] | None: ...
     def purge_drafts(self, older_than: str) -> int: ...
     def record_draft_event(self, row: dict[str, Any]) -> None: ...
     def draft_events(self, **where: Any) -> list[dict[str, Any]]: ...

@@ -10,34 +10,20 @@ differ (bot/storage/dialects.py).
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from abc import abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import asdict, fields
 from typing import Any
 
-from bot.storage.dialects import Dialect, Result, Run
+from bot.storage.dialects import Run
+from bot.storage.draft_versions import PURGE_VERSIONS, DraftVersionQueries
 from bot.storage.events import DraftEventQueries, expire_unposted
 from bot.storage.records import (
     USAGE_COLUMNS,
-    GroupBy,
-    IntArray,
     UsageRecord,
-    parse_ints,
     utc_now_iso,
 )
-from bot.storage.schema import DAILY_SUM_COLUMNS
-
-# Report groupings over `usage`; `created_at` is UTC ISO-8601, so its first 10 characters
-# are the UTC day.
-GROUP_COLUMNS: dict[str, str] = {
-    "user": "user_id",
-    "kind": "kind",
-    "model": "model",
-    "day": "substr(created_at, 1, 10)",
-}
-# The same groupings in `usage_daily`, which has a `day` column.
-DAILY_GROUP_COLUMNS: dict[str, str] = {**GROUP_COLUMNS, "day": "day"}
+from bot.storage.report_queries import ReportQueries
 
 _USAGE_FIELDS = [f.name for f in fields(UsageRecord)]
 _INSERT_USAGE = (
@@ -49,7 +35,6 @@ _SAME_USAGE_ROW = (
     "and coalesce(request_id, '') = ?"
 )
 _SET_REPLAYED_ID = "update usage_replays set usage_id = ? where row_key = ?"
-_DAILY_SUMS = ", ".join(f"cast(sum({c}) as bigint) as {c}" for c in DAILY_SUM_COLUMNS)
 _USER_SPEND = """
     select cast(coalesce(sum(cost_nano_usd), 0) as bigint), count(*) from usage
     where user_id = ? and created_at >= ? and created_at < ?
@@ -72,14 +57,9 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-class SqlStore(DraftEventQueries, ABC):
-    """`bot.storage.Storage` over any connection that runs the shared SQL."""
-
-    dialect: Dialect
-
-    @abstractmethod
-    def _run(self, query: str, params: Sequence[Any] = ()) -> Result:
-        """Execute one statement on its own (committed when it returns)."""
+class SqlStore(ReportQueries, DraftVersionQueries, DraftEventQueries):
+    """`bot.storage.Storage` over any connection that runs the shared SQL (`_run`, declared
+    with the report queries it inherits)."""
 
     @abstractmethod
     def _transaction(self, lock: str | None = None) -> AbstractContextManager[Run]:
@@ -89,12 +69,6 @@ class SqlStore(DraftEventQueries, ABC):
 
     @abstractmethod
     def close(self) -> None: ...
-
-    def _run_alongside(self, query: str, params: Sequence[Any] = ()) -> Result:
-        """Execute one read, on a connection that can run it while another statement runs on
-        `_run`'s (bot.reports.build_report reads timings and sums at the same time). Only
-        `_run`'s here; the SQLite backend has a second connection for it."""
-        return self._run(query, params)
 
     def record_usage(self, record: UsageRecord) -> int:
         """Insert one row and return its id (the database's triggers add it to `usage_daily`).
@@ -146,52 +120,7 @@ class SqlStore(DraftEventQueries, ABC):
         query = f"select * from usage {'where ' + clause if where else ''} order by id"
         return self._run(query, list(where.values())).dicts()
 
-    # Reports
-
-    def usage_sums(self, first_day: str, end_day: str, group_by: GroupBy) -> list[dict[str, Any]]:
-        """Sums per (group key, model) for UTC days first_day <= day < end_day."""
-        query = f"""
-            select {DAILY_GROUP_COLUMNS[group_by]} as key, model, {_DAILY_SUMS} from usage_daily
-            where day >= ? and day < ? group by 1, 2
-        """
-        return self._run(query, [first_day, end_day]).dicts()
-
-    def timings(
-        self, start: str, end: str, group_by: GroupBy
-    ) -> dict[str, tuple[IntArray, IntArray]]:
-        """Per group key, the latencies and times to first token (ms) of successful requests."""
-        joined = self.dialect.int_list
-        # One string per group, parsed by numpy: far fewer Python objects than one per row.
-        query = f"""
-            select {GROUP_COLUMNS[group_by]}, {joined.format("latency_ms")},
-                {joined.format("ttft_ms")}
-            from usage where created_at >= ? and created_at < ? and status = 'ok' group by 1
-        """
-        return {
-            str(group): (parse_ints(latencies), parse_ints(ttfts))
-            for group, latencies, ttfts in self._run_alongside(query, [start, end]).rows
-        }
-
-    def refusals(self, start: str, end: str, group_by: GroupBy) -> list[tuple[str, str, int]]:
-        """(group key, reason, count) of the requests refused in a period (status
-        "refused": no model call, the reason in `error`)."""
-        query = f"""
-            select {GROUP_COLUMNS[group_by]}, coalesce(error, ''), count(*) from usage
-            where status = 'refused' and created_at >= ? and created_at < ? group by 1, 2
-        """
-        rows = self._run(query, [start, end]).rows
-        return [(str(key), str(reason), int(count)) for key, reason, count in rows]
-
-    def daily_costs(
-        self, first_day: str, end_day: str, series: GroupBy
-    ) -> list[tuple[str, str, int]]:
-        """(UTC day, series key, cost in nano-USD) for charts, first_day <= day < end_day."""
-        query = f"""
-            select day, {DAILY_GROUP_COLUMNS[series]}, cast(sum(cost_nano_usd) as bigint)
-            from usage_daily where day >= ? and day < ? group by 1, 2 order by 1, 2
-        """
-        rows = self._run(query, [first_day, end_day]).rows
-        return [(day, key, int(cost)) for day, key, cost in rows]
+    # Reports: the queries are in bot/storage/report_queries.py
 
     def has_usage(self) -> bool:
         """Has any usage row ever been recorded here?"""
@@ -339,6 +268,7 @@ class SqlStore(DraftEventQueries, ABC):
     def purge_drafts(self, older_than: str) -> int:
         with self._transaction() as run:
             expire_unposted(run, older_than)  # abandoned: never posted nor discarded
+            run(PURGE_VERSIONS, [older_than])  # their versions first: they hold text too
             purged = run("delete from drafts where updated_at < ?", [older_than]).rowcount
             run("delete from handled_events where handled_at < ?", [older_than])
         return purged

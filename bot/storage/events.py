@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.storage.dialects import Dialect, Result, Run
 from bot.storage.records import GroupBy, utc_now_iso
+from bot.storage.report_queries import GROUP_COLUMNS
 
 EVENT_COLUMNS = (
     "at", "draft_id", "user_id", "kind", "channel_id", "model", "event", "detail", "reason",
@@ -175,12 +176,12 @@ class DraftEventQueries:
         return self._run(query, [start, end]).rows
 
 
-# Report groupings over `draft_outcomes` (bot.storage.base.GROUP_COLUMNS's, for drafts).
+# Report groupings over `draft_outcomes`: the usage report's (its columns have the same
+# names: user_id, kind, model, channel_id, created_at), kind and model never NULL.
 OUTCOME_KEYS: dict[str, str] = {
-    "user": "user_id",
+    **GROUP_COLUMNS,
     "kind": "coalesce(kind, '')",
     "model": "coalesce(model, '')",
-    "day": "substr(created_at, 1, 10)",
 }
 _OUTCOME_SUMS = """
     select {key},

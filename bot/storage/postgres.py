@@ -83,7 +83,7 @@ RETRIED_CALLS = frozenset(
     {
         "usage_rows", "usage_sums", "timings", "daily_costs", "user_spend_nano_usd", "people",
         "refusals", "budget_overrides", "budget_override", "get_draft", "check_writable",
-        "save_person", "release",
+        "save_person", "release", "draft_version_tags", "draft_version",
     }
 )  # fmt: skip
 RETRIED_IF_ROLLED_BACK = frozenset({"reserve", "purge_drafts"})

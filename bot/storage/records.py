@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # never read any (`draftbot --help`, `budget`, `kinds`) start without it.
 IntArray: TypeAlias = "npt.NDArray[np.int64]"
 
-GroupBy = Literal["user", "kind", "day", "model"]
+GroupBy = Literal["user", "kind", "day", "model", "channel"]
 
 # The public columns of `usage`, in table order (see migration 1 in bot/storage/schema.py).
 USAGE_COLUMNS: dict[str, type] = {
@@ -86,3 +86,23 @@ def parse_ints(joined: str | None) -> IntArray:
 def utc_now_iso() -> str:
     # Always with microseconds, so timestamps compare correctly as text.
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def split_by_whole_months(
+    first_day: str, end_day: str, use_months: bool = True
+) -> tuple[tuple[str, str] | None, tuple[tuple[str, str], tuple[str, str]]]:
+    """The UTC days first_day <= day < end_day (ISO dates) as the whole calendar months
+    among them, ("YYYY-MM" first, "YYYY-MM" end) or None, and the two ranges of days before
+    and after those months (the second empty, ("", ""), when there are no whole months or
+    `use_months` is False)."""
+    first_month = first_day[:7] if first_day.endswith("-01") else _next_month(first_day)
+    end_month = end_day[:7]
+    if not use_months or first_month >= end_month:
+        return None, ((first_day, end_day), ("", ""))
+    before, after = (first_day, f"{first_month}-01"), (f"{end_month}-01", end_day)
+    return (first_month, end_month), (before, after)
+
+
+def _next_month(day: str) -> str:
+    year, month = int(day[:4]), int(day[5:7])
+    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"

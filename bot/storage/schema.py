@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.storage.dialects import Dialect, Run
+from bot.storage.events_schema import draft_event_tables
 
 log = logging.getLogger(__name__)
 
@@ -55,26 +56,47 @@ DAILY_INPUTS = (
 )  # fmt: skip
 
 
-def add_to_daily(source: str, sign: str = "") -> str:
-    """Add (sign "") or subtract (sign "-") the sums of the usage rows in `source`."""
-    columns = ", ".join([*DAILY_KEY, *DAILY_SUM_COLUMNS])
-    keys = ", ".join(DAILY_KEY.values())
-    sums = ", ".join(f"{sign}sum({expression})" for expression in DAILY_FIGURES.values())
-    add = ", ".join(f"{c} = usage_daily.{c} + excluded.{c}" for c in DAILY_SUM_COLUMNS)
+# `usage_monthly`: the same sums per calendar month (UTC) and channel, so that a report of
+# whole months reads one row per (month, user, kind, model, channel) instead of one per day.
+MONTHLY_KEY = {
+    "month": "substr(created_at, 1, 7)",
+    "user_id": "user_id",
+    "kind": "coalesce(kind, '')",
+    "model": "coalesce(model, '')",
+    "channel_id": "coalesce(channel_id, '')",
+}
+# Its figures: the daily ones, and the refusals among the requests (for Datasette's queries,
+# which read whole months; reports count refusals by reason from `usage`).
+MONTHLY_FIGURES = {**DAILY_FIGURES, "refused": "case when status = 'refused' then 1 else 0 end"}
+SUMS_TABLES = {
+    "usage_daily": (DAILY_KEY, DAILY_FIGURES),
+    "usage_monthly": (MONTHLY_KEY, MONTHLY_FIGURES),
+}
+
+
+def add_to_daily(source: str, sign: str = "", table: str = "usage_daily") -> str:
+    """Add (sign "") or subtract (sign "-") the sums of the usage rows in `source` to those
+    of `table` (usage_daily, or usage_monthly with its own key)."""
+    key, figures = SUMS_TABLES[table]
+    columns = ", ".join([*key, *figures])
+    keys = ", ".join(key.values())
+    sums = ", ".join(f"{sign}sum({expression})" for expression in figures.values())
+    add = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in figures)
     # "where true": SQLite's documented way to parse INSERT … SELECT … ON CONFLICT.
     return (
-        f"insert into usage_daily ({columns})\n"
+        f"insert into {table} ({columns})\n"
         f"select {keys},\n    {sums}\n"
-        f"from {source} where true group by 1, 2, 3, 4\n"
-        f"on conflict ({', '.join(DAILY_KEY)}) do update set {add}"
+        f"from {source} where true group by {', '.join(str(n + 1) for n in range(len(key)))}\n"
+        f"on conflict ({', '.join(key)}) do update set {add}"
     )
 
 
-def drop_empty_days(source: str) -> str:
+def drop_empty_days(source: str, table: str = "usage_daily") -> str:
     """Remove the sums left with no request by the rows of `source` going away."""
+    key, _ = SUMS_TABLES[table]
     return (
-        f"delete from usage_daily where requests <= 0 and ({', '.join(DAILY_KEY)}) in "
-        f"(select {', '.join(DAILY_KEY.values())} from {source})"
+        f"delete from {table} where requests <= 0 and ({', '.join(key)}) in "
+        f"(select {', '.join(key.values())} from {source})"
     )
 
 
@@ -184,19 +206,38 @@ def _daily_triggers(dialect: Dialect) -> list[str]:
     from `usage` (it was kept by Draftbot's own writes only, so other writers' rows were
     missing). The triggers come first: in PostgreSQL, creating them locks `usage` against
     writes until this migration commits, so no row is counted twice or missed."""
-    subtract_old = [add_to_daily("{old}", "-"), drop_empty_days("{old}")]
+    return _sums_kept_by_triggers(dialect, "usage_daily")
+
+
+def _sums_kept_by_triggers(dialect: Dialect, table: str) -> list[str]:
+    inputs = DAILY_INPUTS if table == "usage_daily" else (*DAILY_INPUTS, "channel_id")
+    subtract_old = [add_to_daily("{old}", "-", table), drop_empty_days("{old}", table)]
     events = {
-        "insert": [add_to_daily("{new}")],
-        "update": [*subtract_old, add_to_daily("{new}")],
+        "insert": [add_to_daily("{new}", table=table)],
+        "update": [*subtract_old, add_to_daily("{new}", table=table)],
         "delete": subtract_old,
-        "truncate": ["delete from usage_daily"],
+        "truncate": [f"delete from {table}"],
     }
     triggers = [
         statement
         for event, statements in events.items()
-        for statement in dialect.trigger(f"usage_daily_on_{event}", event, statements, DAILY_INPUTS)
+        for statement in dialect.trigger(f"{table}_on_{event}", event, statements, inputs)
     ]
-    return [*triggers, "delete from usage_daily", add_to_daily("usage")]
+    return [*triggers, f"delete from {table}", add_to_daily("usage", table=table)]
+
+
+def _monthly_sums(dialect: Dialect) -> list[str]:
+    """`usage_monthly`, kept by triggers like `usage_daily` and built from `usage`."""
+    table = f"""create table if not exists usage_monthly (
+        month {{text}},
+        user_id {{text}},
+        kind {{text}},
+        model {{text}},
+        channel_id {{text}},
+        {", ".join(f"{c} {{int}}" for c in MONTHLY_FIGURES)},
+        primary key (month, user_id, kind, model, channel_id)
+    )"""
+    return [dialect.ddl(table), *_sums_kept_by_triggers(dialect, "usage_monthly")]
 
 
 def _usage_replays(dialect: Dialect) -> list[str]:
@@ -210,52 +251,6 @@ def _usage_replays(dialect: Dialect) -> list[str]:
         replayed_at {text} not null
     )"""
         )
-    ]
-
-
-def _draft_events(dialect: Dialect) -> list[str]:
-    """One row per thing that happened to a draft (bot/draft_events.py), kept like `usage`
-    (not purged with the drafts): ids, names and times only. `detail` is the refinement's
-    name, or `up`/`down` for feedback; `reason` is the one-line reason a person may give
-    with a 👎 (their words about the draft, never the draft's; never logged)."""
-    return [
-        dialect.ddl(
-            """create table if not exists draft_events (
-        id {id},
-        at {text} not null,
-        draft_id {text} not null,
-        user_id {text} not null,
-        kind {text},
-        channel_id {text},
-        model {text},
-        event {text} not null,
-        detail {text},
-        reason {text},
-        version {int}
-    )"""
-        ),
-        "create index if not exists idx_draft_events_draft on draft_events (draft_id, id)",
-        "create index if not exists idx_draft_events_user on draft_events (user_id, event, at)",
-        # One row per draft: its events summed as they are written (bot/storage/events.py),
-        # so a month's outcome figures read one row a draft, not three events and a join.
-        dialect.ddl(
-            """create table if not exists draft_outcomes (
-        draft_id {text} primary key,
-        created_at {text},
-        user_id {text},
-        kind {text},
-        model {text},
-        channel_id {text},
-        posted_at {text},
-        post_ms {int},
-        discarded {int} not null default 0,
-        expired {int} not null default 0,
-        refinements {int} not null default 0,
-        edited_at {text},
-        feedback {text}
-    )"""
-        ),
-        "create index if not exists idx_draft_outcomes_created on draft_outcomes (created_at)",
     ]
 
 
@@ -308,10 +303,34 @@ MIGRATIONS: tuple[Migration, ...] = (
         lambda dialect: [dialect.ddl("alter table drafts add column file_ids {text}")],
     ),
     Migration(
-        12,
+        8,
+        "usage_monthly: the sums of usage per calendar month and channel, kept by triggers",
+        _monthly_sums,
+    ),
+    Migration(
+        9,
+        "draft_versions: each version of a draft (its text: purged with the draft)",
+        lambda dialect: [
+            # Holds draft text, like `drafts`: rows go when their draft is purged.
+            dialect.ddl(
+                """create table if not exists draft_versions (
+        draft_id {text} not null,
+        version {int} not null,
+        text {text},
+        stop_reason {text},
+        made_by {text} not null,
+        restored_from {int},
+        created_at {text} not null,
+        primary key (draft_id, version)
+    )"""
+            )
+        ],
+    ),
+    Migration(
+        10,
         "draft_events: each draft's life (created, refined, posted, feedback…), no draft text; "
         "draft_outcomes: the same summed per draft",
-        _draft_events,
+        draft_event_tables,
     ),
 )
 

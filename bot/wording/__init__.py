@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from bot.wording.access import *  # noqa: F403
 from bot.wording.canvases import *  # noqa: F403
+from bot.wording.checks import *  # noqa: F403
 from bot.wording.files import *  # noqa: F403
 from bot.wording.labels import *  # noqa: F403
 from bot.wording.outcomes import *  # noqa: F403
 from bot.wording.reports import *  # noqa: F403
+from bot.wording.versions import *  # noqa: F403
 
 WORKING = "Drafting your {noun}…"
 WORKING_ANY = "Drafting…"  # kinds without a noun (the catch-all)

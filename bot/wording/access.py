@@ -30,6 +30,7 @@ REFUSAL_LABELS = {
     "unchecked": "could not check",
 }
 REPORT_REFUSED = "Refused (no model call, nothing spent): {reasons}."
+REPORT_SUMMARY_REFUSED = "{count} refused ({reasons}): no model call, nothing spent"
 
 # The start-up check (logged) and doctor, for user groups in DRAFTBOT_ALLOWED_USERS.
 GROUPS_NEED_PLAN = (

@@ -15,6 +15,9 @@ REPORT_CHART_FILE_TITLE = "Draftbot usage chart, {period}"
 REPORT_FILES_COMMENT = "Draftbot usage report, {period}: chart and per-person CSV."
 REPORT_CHART_NAME = "Chart"
 REPORT_CSV_TITLE = "Usage by person (CSV)"
+# The rows of `draftbot report --by channel` that are not channels.
+REPORT_DIRECT_MESSAGES = "direct messages"
+REPORT_NO_CHANNEL = "terminal (draftbot draft)"
 REPORT_NEGATIVE_SAVINGS = (
     "Saved by cache is negative: cache writes cost more than cache reads saved this period "
     "(each kind's first request, or one after the cache expired, pays extra to write it)."

@@ -11,7 +11,7 @@ from bot import wording
 from bot.files import display_name
 from bot.prompts import PromptLibrary
 from bot.slack_ids import OPTION_LABEL_LIMIT, PLAIN_INPUT_LIMIT
-from handlers.blocks.message import context
+from handlers.blocks.message import context, section
 
 FORM_CALLBACK = "draft_form"
 EDIT_CALLBACK = "draft_edit_modal"
@@ -124,9 +124,18 @@ def draft_form(
 
 
 def edit_modal(
-    draft_id: str, text: str, response_url: str | None, *, ask_for_channel: bool
+    draft_id: str,
+    text: str,
+    response_url: str | None,
+    *,
+    ask_for_channel: bool,
+    warning: str | None = None,
+    posting_anyway: Sequence[str] = (),
+    channel: str | None = None,
 ) -> View:
-    """The draft in a text box; drafts with no channel yet also ask where to post."""
+    """The draft in a text box; drafts with no channel yet also ask where to post.
+    `warning` (mrkdwn) above the box, with `posting_anyway`: the placeholders the person
+    was told of, which a second Post then accepts."""
     blocks: list[dict[str, Any]] = [
         _input(
             "text",
@@ -139,10 +148,17 @@ def edit_modal(
             },
         )
     ]
+    if warning:
+        blocks.insert(0, section(warning))
     if ask_for_channel:
         blocks.append(_channel_input(wording.EDIT_WHERE, optional=False))
-    meta = {"draft_id": draft_id, "response_url": response_url}
-    return _modal(EDIT_CALLBACK, wording.EDIT_TITLE, wording.LABEL_POST, meta, blocks)
+        if channel:
+            blocks[-1]["element"]["initial_conversation"] = channel
+    meta: dict[str, Any] = {"draft_id": draft_id, "response_url": response_url}
+    if posting_anyway:
+        meta["posting_anyway"] = list(posting_anyway)
+    submit = wording.POST_CONFIRM_YES if posting_anyway else wording.LABEL_POST
+    return _modal(EDIT_CALLBACK, wording.EDIT_TITLE, submit, meta, blocks)
 
 
 def choose_channel_modal(draft_id: str, response_url: str | None) -> View:

@@ -10,8 +10,10 @@ from bot.prompts import PromptKind, PromptLibrary
 from bot.refinements import REFINEMENTS, TONES
 from bot.slack_ids import PLAIN_INPUT_LIMIT, SECTION_LIMIT
 from bot.style_check import AvoidRule, StyleHit, check_style
+from handlers.blocks.checks import check_notes, checked, post_confirm
 from handlers.blocks.message import Block, Outgoing, context, notice, section
 from handlers.blocks.text import escape, safe_draft, split_markdown
+from handlers.blocks.versions import version_blocks
 
 ACTIONS_BLOCK_ID = "draft_actions"
 
@@ -27,18 +29,29 @@ def draft_preview(
         return notice(wording.EMPTY_DRAFT)
     kind = draft.request.kind
     hits = check_style(draft.text, avoid)
+    check = checked(draft)  # check before you post (bot/fact_check.py)
+    actions = preview_actions(draft, fix_style=bool(hits), placeholders=check.placeholders)
     return Outgoing(
         text="",
         body=safe_draft(draft.text, typed=draft.request.text),
-        blocks=(*notes, *style_notes(hits), *_draft_notes(draft)),
-        actions=preview_actions(draft, fix_style=bool(hits)) if draft.draft_id else None,
+        blocks=(
+            *notes,
+            *style_notes(hits),
+            *check_notes(check),
+            *version_blocks(draft),
+            *_draft_notes(draft),
+        ),
+        actions=actions if draft.draft_id else None,
         file_name=f"{kind.name}-draft.md",
         file_title=f"Your {kind.name} draft",
     )
 
 
-def preview_actions(draft: Draft, *, fix_style: bool = False) -> Block:
-    """The buttons under a private preview. Values carry only the draft id."""
+def preview_actions(
+    draft: Draft, *, fix_style: bool = False, placeholders: tuple[str, ...] = ()
+) -> Block:
+    """The buttons under a private preview. Values carry only the draft id; Post asks for a
+    confirm while `placeholders` remain."""
     draft_id = draft.draft_id or ""
 
     def button(action: str, label: str, style: str | None = None) -> Block:
@@ -53,6 +66,8 @@ def preview_actions(draft: Draft, *, fix_style: bool = False) -> Block:
         return element
 
     elements = [button("post", wording.LABEL_POST, "primary")]
+    if confirm := post_confirm(placeholders):
+        elements[0]["confirm"] = confirm
     if draft.truncated:
         elements.append(button("continue", REFINEMENTS["continue"].label))
     if fix_style:

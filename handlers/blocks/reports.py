@@ -7,6 +7,7 @@ from typing import Any
 from bot import wording
 from bot.budgets import BudgetStatus
 from bot.outcomes import value_line
+from bot.report_formats import refusal_reasons
 from bot.reports import Report
 from handlers.blocks.message import Outgoing, section
 from handlers.blocks.text import escape
@@ -52,14 +53,23 @@ def budget_admin_alert(status: BudgetStatus, name: str) -> str:
 def summary_blocks(by_user: Report, by_kind: Report, top: int = 5) -> list[dict[str, Any]]:
     """Block Kit summary for admins: totals, top people, top kinds, cache savings."""
     total = by_user.total
+    people = sum(1 for row in by_user.rows if row.requests)  # not those only refused
     totals = (
         f"*{wording.counted(total.requests, 'draft', 'drafts')}* by "
-        f"*{wording.counted(len(by_user.rows), 'person', 'people')}* · "
+        f"*{wording.counted(people, 'person', 'people')}* · "
         f"cost *{total.cost.display()}*"
         + (f" (+{total.unpriced_requests} with unknown price)" if total.unpriced_requests else "")
         + f"\nPrompt cache: *{total.cache_read_share:.0%}* of input read from cache, "
         f"saving *{total.savings.display()}*"
         + (f"\n{total.failed:,} failed · {total.truncated:,} cut off" if total.requests else "")
+        + (
+            "\n"
+            + wording.REPORT_SUMMARY_REFUSED.format(
+                count=f"{total.refused:,}", reasons=refusal_reasons(total)
+            )
+            if total.refused
+            else ""
+        )
         + (f"\n_{wording.REPORT_NEGATIVE_SAVINGS}_" if total.savings.nano_usd < 0 else "")
     )
     blocks: list[dict[str, Any]] = [
@@ -94,5 +104,5 @@ def _top(heading: str, report: Report, top: int) -> str:
     return f"{heading}\n" + "\n".join(
         f"{index}. {escape(row.label)}: {row.cost.display()} "
         f"({wording.counted(row.requests, 'draft', 'drafts')})"
-        for index, row in enumerate(report.rows[:top], start=1)
+        for index, row in enumerate([row for row in report.rows if row.requests][:top], start=1)
     )

@@ -251,10 +251,3 @@ def _wrap(lines: list[str], width: int) -> list[str]:
             line = line[width:]
         wrapped.append(line)
     return wrapped
-
-
-def changed(text: str, draft: str, typed: str = "") -> bool:
-    """Did a person change `draft` (as the Edit form showed it, or as stored) into `text`?
-    Whitespace aside: Slack trims and reflows what a text box returns."""
-    shown = {" ".join(version.split()) for version in (draft, safe_draft(draft, typed))}
-    return " ".join(text.split()) not in shown

@@ -1,4 +1,5 @@
-"""Buttons under a draft preview: post, refine, edit, open as canvas, discard."""
+"""Buttons under a draft preview: post, refine, edit, open as canvas, discard; and its
+versions: Changes, Back to."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from handlers.blocks import modals
 from handlers.blocks.text import safe_draft
 from handlers.canvas_drafts import open_as_canvas
 from handlers.flows import Flows
+from handlers.versions import restore, selected_value, show_changes
 
 _REFINE_ACTIONS = re.compile(r"^draft_(regenerate|shorter|longer|continue|fix_style)$")
 
@@ -26,6 +28,8 @@ def register(app: AsyncApp, command: str) -> None:
     app.action("draft_edit")(on_edit)
     app.action("draft_discard")(on_discard)
     app.action("draft_canvas")(on_canvas)
+    app.action("draft_changes")(on_changes)
+    app.action("draft_restore")(on_restore)
 
 
 async def on_refine(
@@ -103,3 +107,21 @@ async def on_discard(
         await flows.private_reply(body.get("response_url"), user_id).tell(problem.text)
         return
     await respond(delete_original=True)
+
+
+async def on_changes(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], flows: Flows
+) -> None:
+    await ack()
+    user_id = body["user"]["id"]
+    reply = flows.private_reply(body.get("response_url"), user_id)
+    await show_changes(flows, user_id, action["value"], body["trigger_id"], reply)
+
+
+async def on_restore(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], flows: Flows
+) -> None:
+    await ack()
+    user_id = body["user"]["id"]
+    reply = flows.private_reply(body.get("response_url"), user_id)
+    await restore(flows, user_id, selected_value(action), reply)

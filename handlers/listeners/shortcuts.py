@@ -10,6 +10,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot import wording
 from bot.drafting import DraftRequest
 from bot.slack_ids import MessageRef
+from handlers.access import Access
 from handlers.blocks import modals
 from handlers.blocks.message import notice
 from handlers.blocks.text import quoted_message
@@ -71,15 +72,23 @@ async def on_translate(ack: AsyncAck, shortcut: dict[str, Any], flows: Flows) ->
     await flows.draft(request, reply, announce=True)
 
 
-async def on_draft_from_file(ack: AsyncAck, shortcut: dict[str, Any], flows: Flows) -> None:
+async def on_draft_from_file(
+    ack: AsyncAck, shortcut: dict[str, Any], flows: Flows, access: Access
+) -> None:
     """Open the draft form with the message's files attached (the person is looking at the
-    message, so they may read its files)."""
+    message, so they may read its files), unless they may not use Draftbot there."""
     await ack()
     user_id = shortcut["user"]["id"]
     reply = flows.private_reply(shortcut.get("response_url"), user_id)
     files = [f for f in shortcut["message"].get("files") or [] if isinstance(f, dict)]
     if not files:
         await reply.tell(wording.NO_FILES_IN_MESSAGE)
+        return
+    asked = DraftRequest(
+        flows.library.default_kind, "", user_id, "form", shortcut.get("team", {}).get("id"),
+        shortcut["channel"]["id"],
+    )  # fmt: skip
+    if await access.turned_away(asked, reply):  # not a form they can't send
         return
     form = modals.draft_form(
         flows.library,

@@ -9,7 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot import wording
 from bot.drafting import DraftRequest
-from handlers.blocks import modals, previews
+from handlers.blocks import checks, modals, previews
 from handlers.blocks.message import notice
 from handlers.blocks.text import plain
 from handlers.flows import Flows, file_stub
@@ -54,6 +54,9 @@ async def on_edit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], flo
     text = modals.submitted(view, "text")
     if not text:
         await ack(response_action="errors", errors={"text": wording.EDIT_EMPTY})
+        return
+    if warned := checks.edit_still_to_fill(view, text):  # placeholders: ask once more
+        await ack(response_action="update", view=warned)
         return
     await _post_from_form(ack, body, view, flows, text=text, error_block="text")
 

@@ -1933,6 +1933,8 @@ def _block_errors(blocks: Any, max_blocks: int, pointer: str = "/blocks") -> lis
                     errors.append(f"must be less than 76 characters [json-pointer:{ep}/text/text]")
                 if el.get("type") in CONTEXT_ACTIONS_ONLY:  # valid only in context_actions
                     errors.append(f"unsupported type: {el['type']} [json-pointer:{ep}]")
+                if "confirm" in el:
+                    errors.extend(_confirm_errors(el["confirm"], f"{ep}/confirm"))
         for key in ("element", "accessory"):
             element = block.get(key)
             if isinstance(element, dict):
@@ -1970,6 +1972,28 @@ def _context_actions_errors(block: dict[str, Any], pointer: str) -> list[str]:
                 errors.append(f"missing required field: {side} [json-pointer:{ep}/{side}]")
             elif not 0 < _text_len(button.get("text")) <= 75:
                 errors.append(f"must be 1 to 75 characters [json-pointer:{ep}/{side}/text/text]")
+    return errors
+
+
+# A confirmation dialog: every part required and plain text, at most these many characters.
+_CONFIRM_LIMITS = {"title": 100, "text": 300, "confirm": 30, "deny": 30}
+
+
+def _confirm_errors(confirm: Any, pointer: str) -> list[str]:
+    """A button's `confirm` object, as Slack checks it."""
+    if not isinstance(confirm, dict):
+        return [f"must be an object [json-pointer:{pointer}]"]
+    errors = []
+    for part, limit in _CONFIRM_LIMITS.items():
+        text = confirm.get(part)
+        if not isinstance(text, dict) or not text.get("text"):
+            errors.append(f"missing required field: {part} [json-pointer:{pointer}]")
+        elif part != "text" and text.get("type") != "plain_text":
+            errors.append(f"must be plain_text [json-pointer:{pointer}/{part}/type]")
+        elif _text_len(text) > limit:
+            errors.append(
+                f"must be less than {limit + 1} characters [json-pointer:{pointer}/{part}/text]"
+            )
     return errors
 
 

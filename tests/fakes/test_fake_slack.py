@@ -184,6 +184,29 @@ async def test_invalid_blocks_are_refused(fake: FakeSlack) -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_button_confirm_is_checked_like_slack(fake: FakeSlack) -> None:
+    def actions(confirm: dict[str, Any]) -> list[dict[str, Any]]:
+        button = {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "Go"}}
+        return [{"type": "actions", "elements": [{**button, "confirm": confirm}]}]
+
+    def plain(text: str) -> dict[str, str]:
+        return {"type": "plain_text", "text": text}
+
+    good = {"title": plain("Sure?"), "text": plain("Post it?"), "confirm": plain("Yes")}
+    good["deny"] = plain("No")
+    await client(fake).chat_postMessage(channel="C1", text="x", blocks=actions(good))
+    for bad, where in (
+        ({**good, "text": plain("x" * 301)}, "/confirm/text/text"),
+        ({k: v for k, v in good.items() if k != "deny"}, "deny"),
+        ({**good, "confirm": plain("x" * 31)}, "/confirm/confirm/text"),
+    ):
+        with pytest.raises(SlackApiError) as err:
+            await client(fake).chat_postMessage(channel="C1", text="x", blocks=actions(bad))
+        assert err.value.response["error"] == "invalid_blocks"
+        assert where in err.value.response["errors"][0]
+
+
+@pytest.mark.asyncio
 async def test_ratelimited_429_and_retry_handler(fake: FakeSlack) -> None:
     fake.fail("chat.postMessage", "ratelimited")
     with pytest.raises(SlackApiError) as err:

@@ -1,0 +1,266 @@
+"""Check before you post, through Slack: the preview's warnings, the confirm on Post, the
+Edit form's second chance, and findings recomputed for every new text."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from bot import wording
+from handlers.blocks import checks
+from tests.conftest import RunningBot
+from tests.fakes.anthropic import FakeAnthropic, Reply
+from tests.fakes.slack import FakeSlack
+from tests.test_previews import button, draft_id_of, replies, view_submission
+from tests.test_summaries import seed_thread, shortcut, wait
+
+REQUEST = "email to Alex asking for a meeting about Q2 budget planning"
+PLACEHOLDERS = "Hi Alex,\n\nCould we meet on [date] about Q2 budget planning?\n\nBest,\n[Your name]"
+
+
+def notes(preview: dict[str, Any]) -> list[str]:
+    """The mrkdwn of the preview's section blocks (its notes, warnings and flags)."""
+    return [block["text"]["text"] for block in preview["blocks"] if block["type"] == "section"]
+
+
+def post_button(preview: dict[str, Any]) -> dict[str, Any]:
+    [post] = [e for e in preview["blocks"][-1]["elements"] if e["action_id"] == "draft_post"]
+    return post
+
+
+async def preview_for(bot: RunningBot, fake_slack: FakeSlack, text: str = REQUEST) -> dict:
+    reply = await bot.slash(text)
+    [preview] = await replies(fake_slack, reply.response_url)
+    return preview
+
+
+async def test_an_invented_date_is_flagged_on_the_preview(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(
+        text="Hi Alex,\n\nCould we meet on Thursday 14 March to go over Q2 budget planning?"
+        "\n\nThanks!"
+    )
+    preview = await preview_for(bot, fake_slack)
+    assert notes(preview) == [
+        ":warning: check: *Thursday 14 March* in “Could we meet on Thursday 14 March to go "
+        "over Q2 budget planning?”"
+    ]
+    assert "confirm" not in post_button(preview)  # nothing to fill in: Post needs no confirm
+
+
+async def test_a_draft_that_only_repeats_the_request_has_no_warning(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    request = "email to alex: the Q2 review moves to 14 March at 3pm, budget $1,200, see acme.io/q2"
+    fake_anthropic.default = Reply(
+        text="Hi Alex,\n\nThe Q2 review moves to March 14th at 15:00. The budget stays at 1200 "
+        "dollars; the details are at https://acme.io/q2.\n\nThanks!"
+    )
+    preview = await preview_for(bot, fake_slack, request)
+    assert notes(preview) == []
+    [sent] = fake_anthropic.message_requests()
+    assert sent.body is not None and request in json.dumps(sent.body["messages"])
+
+
+async def test_findings_are_escaped_and_never_mention_anyone(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(
+        text="Hi Alex,\n\nWe asked Orion <!channel> and @here, and <b>yes</b> it works."
+    )
+    preview = await preview_for(bot, fake_slack)
+    [warning] = notes(preview)
+    assert "<!channel>" not in warning and "@here" not in warning and "<b>" not in warning
+    # As the draft itself shows them: broadcasts inert, markup escaped.
+    assert warning == (
+        ":warning: check: *Orion* in “We asked Orion @\u2060channel and @\u2060here, and "
+        "&lt;b&gt;yes&lt;/b&gt; it works.”"
+    )
+
+
+async def test_more_findings_than_shown_are_counted(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(
+        text="Hi Alex,\n\nWe have 11 seats, 12 desks, 13 rooms, 14 phones, 15 chairs and 16 mugs."
+    )
+    [warning] = notes(await preview_for(bot, fake_slack))
+    lines = warning.splitlines()
+    assert [line.split("*")[1] for line in lines[:5]] == ["11", "12", "13", "14", "15"]
+    assert lines[5] == wording.CHECK_MORE.format(count=1)
+
+
+async def test_placeholders_are_listed_and_post_asks_for_a_confirm(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(text=PLACEHOLDERS)
+    preview = await preview_for(bot, fake_slack)
+    assert notes(preview) == [":pencil: fill in before posting: [date], [Your name]"]
+    assert post_button(preview)["confirm"] == {
+        "title": {"type": "plain_text", "text": "Post with placeholders?"},
+        "text": {
+            "type": "plain_text",
+            "text": "This draft still has 2 placeholders to fill in: [date], [Your name]. "
+            "Post anyway?",
+        },
+        "confirm": {"type": "plain_text", "text": "Post anyway"},
+        "deny": {"type": "plain_text", "text": "Keep editing"},
+    }
+
+
+async def test_a_refinement_is_checked_again(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.script(
+        Reply(text=PLACEHOLDERS),
+        Reply(text="Hi Alex, could we meet on Monday 9 March about Q2 budget planning?"),
+    )
+    preview = await preview_for(bot, fake_slack)
+    url = fake_slack.new_response_url()
+    await bot.interact(button("shorter", draft_id_of(preview), url))
+    _, shorter = await replies(fake_slack, url, 2)
+    assert notes(shorter) == [
+        ":warning: check: *Monday 9 March* in “Hi Alex, could we meet on Monday 9 March about "
+        "Q2 budget planning?”"
+    ]
+    assert "confirm" not in post_button(shorter)
+
+
+async def test_a_summary_is_checked_against_its_thread_after_a_refinement(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    # Shorter does not read the thread again: what the first draft read is kept.
+    seed_thread(fake_slack)
+    fake_anthropic.script(
+        Reply(text="**TL;DR:** Priya says the vendor moved delivery to Tuesday; room 4B."),
+        Reply(text="Priya: delivery moved to Tuesday, Tom asks about room 4B on 3 June."),
+    )
+    url = fake_slack.new_response_url()
+    await bot.interact(shortcut(url))
+    *_, preview = await wait(fake_slack, url, 3)
+    assert notes(preview) == []
+    again = fake_slack.new_response_url()
+    await bot.interact(button("shorter", draft_id_of(preview), again))
+    _, shorter = await replies(fake_slack, again, 2)
+    assert notes(shorter) == [
+        ":warning: check: *3 June* in “Priya: delivery moved to Tuesday, Tom asks about "
+        "room 4B on 3 June.”"
+    ]
+
+
+async def open_edit(bot: RunningBot, fake_slack: FakeSlack, draft_id: str, url: str) -> dict:
+    await bot.interact(button("edit", draft_id, url))
+    await asyncio.to_thread(fake_slack.wait_for, lambda f: f.calls_to("views.open"), 5.0)
+    view = fake_slack.calls_to("views.open")[-1].args["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def edited(metadata: str, text: str) -> dict[str, Any]:
+    values = {"text": {"value": {"type": "plain_text_input", "value": text}}}
+    return view_submission("draft_edit_modal", metadata, values)
+
+
+async def test_an_edit_that_keeps_placeholders_asks_again_then_posts(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(text=PLACEHOLDERS)
+    draft_id = draft_id_of(await preview_for(bot, fake_slack))
+    url = fake_slack.new_response_url()
+    view = await open_edit(bot, fake_slack, draft_id, url)
+    still = "Hi Alex, could we meet on Friday about Q2? Best, [Your name]"
+
+    _, body = await bot.interact(edited(view["private_metadata"], still))
+    assert body["response_action"] == "update"
+    form = body["view"]
+    assert form["blocks"][0]["text"]["text"] == (
+        ":pencil: This still has 1 placeholder to fill in: [Your name]. Fill them in, or post "
+        "again to send it as it is."
+    )
+    assert form["blocks"][1]["element"]["initial_value"] == still
+    assert form["submit"]["text"] == "Post anyway"
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+    _, body = await bot.interact(edited(form["private_metadata"], still))
+    assert body == {}
+    [post] = fake_slack.calls_to("chat.postMessage")
+    assert "[Your name]" in json.dumps(post.args["blocks"])
+
+
+async def test_an_edit_that_fills_them_in_posts_without_a_warning(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(text=PLACEHOLDERS)
+    draft_id = draft_id_of(await preview_for(bot, fake_slack))
+    url = fake_slack.new_response_url()
+    view = await open_edit(bot, fake_slack, draft_id, url)
+    assert "posting_anyway" not in json.loads(view["private_metadata"])
+
+    filled = "Hi Alex, could we meet on Friday about Q2 budget planning? Best, Sam"
+    _, body = await bot.interact(edited(view["private_metadata"], filled))
+    assert body == {}
+    [post] = fake_slack.calls_to("chat.postMessage")
+    assert filled in json.dumps(post.args["blocks"])
+    [done] = await replies(fake_slack, url)
+    assert done["text"].startswith(":white_check_mark: Posted")
+
+
+async def test_a_new_placeholder_after_the_warning_is_warned_of_too(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(text=PLACEHOLDERS)
+    draft_id = draft_id_of(await preview_for(bot, fake_slack))
+    view = await open_edit(bot, fake_slack, draft_id, fake_slack.new_response_url())
+    _, body = await bot.interact(edited(view["private_metadata"], "Hi, [Your name]"))
+    _, body = await bot.interact(edited(body["view"]["private_metadata"], "Hi {team}, [Your name]"))
+    assert body["response_action"] == "update"
+    assert "{team}, [Your name]" in body["view"]["blocks"][0]["text"]["text"]
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+async def test_many_long_placeholders_still_fit_slacks_confirm(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    names = [f"[the full legal name of signatory number {n}]" for n in range(1, 13)]
+    fake_anthropic.default = Reply(text="Hi Alex,\n\nSigned by " + ", ".join(names) + ".")
+    preview = await preview_for(bot, fake_slack)  # the fake refuses what Slack would
+    text = post_button(preview)["confirm"]["text"]["text"]
+    assert len(text) <= 300
+    assert text.startswith("This draft still has 12 placeholders to fill in: [the full legal")
+    assert " and " in text and text.endswith("more. Post anyway?")
+    assert notes(preview)[0].endswith(", ".join(names[7:8]) + " and 4 more")
+
+
+async def test_a_link_in_a_finding_shows_where_it_goes(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(
+        text="Hi Alex,\n\nPay at [paypal.com](https://evil.example/pay)."
+    )
+    [warning] = notes(await preview_for(bot, fake_slack))
+    assert warning == (
+        ":warning: check: *https://evil.example/pay* in “Pay at "
+        "[paypal.com (evil.example)](https://evil.example/pay).”"
+    )
+
+
+async def test_a_failing_check_never_costs_the_draft(
+    bot: RunningBot,
+    fake_anthropic: FakeAnthropic,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(text: str, *_: Any, **__: Any) -> Any:
+        raise ValueError(f"cannot read {text!r}")
+
+    monkeypatch.setattr(checks, "check_draft", broken)
+    fake_anthropic.default = Reply(text="Hi Alex,\n\nThe secret plan is ready by [date].")
+    preview = await preview_for(bot, fake_slack)
+    assert preview["blocks"][0]["text"] == "Hi Alex,\n\nThe secret plan is ready by [date]."
+    assert notes(preview) == [] and "confirm" not in post_button(preview)
+    assert "check before you post failed (ValueError)" in caplog.text
+    assert "secret plan" not in caplog.text
