@@ -39,6 +39,7 @@ from bot.pricing import format_usd
 
 DailyRow = tuple[str, str, int]  # (day YYYY-MM-DD in UTC, series label, cost in nano-USD)
 TopRow = tuple[str, int]  # (label, cost in nano-USD)
+PostedRow = tuple[str, int, int]  # (kind, drafts posted, drafts made)
 
 TOP_N = 10
 MAX_SERIES = TOP_N  # the same people (or kinds) on both panels
@@ -111,6 +112,7 @@ def cost_chart_figure(
     series_name: str = "person",
     days: Sequence[str] | None = None,
     budget_nano_usd: int | None = None,
+    posted: Sequence[PostedRow] = (),
 ) -> Figure:
     """The chart as a matplotlib Figure (on an Agg canvas); see `cost_chart_png`."""
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
@@ -119,11 +121,13 @@ def cost_chart_figure(
     if not daily and not top:
         fig.text(0.5, 0.5, "No usage in this period", ha="center", va="center", fontsize=28)
     else:
-        grid = fig.add_gridspec(1, 2, width_ratios=(2, 1))
+        grid = fig.add_gridspec(1, 3 if posted else 2, width_ratios=(2, 1, 1)[: 3 if posted else 2])
         if days is None:
             days = sorted({day for day, _label, _cost in daily})
         colours = _draw_daily(fig.add_subplot(grid[0, 0]), daily, days, series_name)
         _draw_top(fig.add_subplot(grid[0, 1]), top, series_name, colours, budget_nano_usd)
+        if posted:
+            _draw_posted(fig.add_subplot(grid[0, 2]), posted)
     families, _covered = _fonts()
     for text in fig.findobj(Text):
         text.set_fontfamily(list(families))
@@ -137,6 +141,7 @@ def cost_chart_png(
     series_name: str = "person",
     days: Sequence[str] | None = None,
     budget_nano_usd: int | None = None,
+    posted: Sequence[PostedRow] = (),
 ) -> bytes:
     """PNG bytes, 1600×900: stacked cost per day by series (left), top ten by cost (right).
 
@@ -144,9 +149,10 @@ def cost_chart_png(
     costliest first, `series_name` is "person" or "kind", and `days`, if given, lists every
     day of the period in order so days without usage still get a slot; `budget_nano_usd`, if
     given, draws a dashed line at that amount on the top panel (a per-person monthly budget).
+    `posted`, if given, adds a third panel: the share of each kind's drafts that were posted.
     With no data at all the figure just says "No usage in this period".
     """
-    fig = cost_chart_figure(title, daily, top, series_name, days, budget_nano_usd)
+    fig = cost_chart_figure(title, daily, top, series_name, days, budget_nano_usd, posted)
     buffer = io.BytesIO()
     try:
         fig.savefig(buffer, format="png", dpi=DPI)
@@ -242,6 +248,31 @@ def _draw_top(
         ax.legend(loc="lower right", fontsize=10)
         highest = max(highest, budget)
     ax.set_xlim(0, highest * 1.35 if highest > 0 else 1)
+    ax.set_xticks([])
+    ax.spines[["top", "right", "bottom"]].set_visible(False)
+
+
+def _draw_posted(ax: Axes, rows: Sequence[PostedRow]) -> None:
+    """Posted share by kind, lowest at the top (the kinds that earn their cost least), each
+    bar labelled "77% (241 of 312)"."""
+    ax.set_title("Posted share by kind", fontsize=14)
+    shown = sorted((row for row in rows if row[2]), key=lambda row: (row[1] / row[2], row[0]))
+    shown = shown[:TOP_N]
+    if not shown:
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "No drafts", ha="center", va="center", transform=ax.transAxes)
+        return
+    positions = list(range(len(shown)))
+    shares = [posted / made for _kind, posted, made in shown]
+    bars = ax.barh(positions, shares, 0.7, color=_PALETTE[0])
+    labels = [
+        f"{share:.0%} ({posted:,} of {made:,})"
+        for share, (_k, posted, made) in zip(shares, shown, strict=True)
+    ]
+    ax.bar_label(bars, labels, padding=4, fontsize=10)
+    ax.set_yticks(positions, [_display(kind) for kind, _posted, _made in shown])
+    ax.set_ylim(TOP_N - 0.5, -0.5)
+    ax.set_xlim(0, 1.6)  # room for the labels beyond a full bar
     ax.set_xticks([])
     ax.spines[["top", "right", "bottom"]].set_visible(False)
 

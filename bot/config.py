@@ -39,6 +39,8 @@ def default_path(name: str) -> Path:
 DEFAULT_PROMPTS_DIR = default_path("prompts")  # DRAFTBOT_PROMPTS_DIR overrides it
 
 CacheTTL = Literal["5m", "1h"]
+# DRAFTBOT_FEEDBACK_BUTTONS: Slack's feedback_buttons element, two plain buttons, or none.
+FeedbackButtons = Literal["slack", "plain", "off"]
 
 # A response_url works for 30 minutes: a queued request and its model call must both end
 # well inside it, or the answer has nowhere to go.
@@ -106,6 +108,7 @@ class Settings:
     log_format: Literal["text", "json"] = "text"
     journal_path: Path | None = None  # None: usage rows the database refuses are kept in memory
     database_outage_seconds: float = 300.0
+    feedback_buttons: FeedbackButtons = "slack"  # DRAFTBOT_FEEDBACK_BUTTONS
     port_is_set: bool = False  # PORT given: Socket Mode answers GET /healthz on it too
     # Who may use Draftbot, and where: DRAFTBOT_ALLOWED_USERS, DRAFTBOT_ALLOWED_CHANNELS,
     # DRAFTBOT_BLOCKED_CHANNELS, DRAFTBOT_DMS, DRAFTBOT_GUESTS (parsed in bot/access.py).
@@ -296,6 +299,15 @@ def load_settings(
 
     access = parse_access(env, problems)
 
+    feedback_text = (env.get("DRAFTBOT_FEEDBACK_BUTTONS") or "slack").lower()
+    feedback: FeedbackButtons = "slack"
+    if feedback_text in ("plain", "off"):
+        feedback = "plain" if feedback_text == "plain" else "off"
+    elif feedback_text != "slack":
+        problems.append(
+            f"DRAFTBOT_FEEDBACK_BUTTONS must be slack, plain or off, not {feedback_text!r}."
+        )
+
     log_format = (env.get("LOG_FORMAT") or "text").lower()
     if log_format not in ("text", "json"):
         problems.append(f"LOG_FORMAT must be text or json, not {log_format!r}.")
@@ -329,6 +341,7 @@ def load_settings(
         log_format="json" if log_format == "json" else "text",
         journal_path=journal_path,
         database_outage_seconds=outage,
+        feedback_buttons=feedback,
         port_is_set=bool(env.get("PORT")),
         access=access,
     )

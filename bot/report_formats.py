@@ -13,11 +13,12 @@ from dataclasses import replace
 from typing import Any
 
 from bot import wording
+from bot.outcomes import OUTCOME_COLUMNS, outcome_values
 from bot.pricing import Cost
 from bot.reports import REFUSED_FIELDS, Report, ReportRow
 from bot.tables import Column, render_table
 
-JSON_SCHEMA = "draftbot.report/1"
+JSON_SCHEMA = "draftbot.report/2"  # 2: the outcome figures (bot/outcomes.py)
 CSV_COLUMNS = (
     "key",
     "label",
@@ -38,6 +39,7 @@ CSV_COLUMNS = (
     "ttft_p95_ms",
     "refused",  # requests refused before any model call (who may use Draftbot), by reason:
     *REFUSED_FIELDS.values(),
+    *OUTCOME_COLUMNS,  # what the drafts became: posted, abandoned, feedback (docs/reports.md)
 )
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -84,6 +86,11 @@ def row_values(row: ReportRow) -> dict[str, Any]:
     }
 
 
+def all_values(report: Report, row: ReportRow) -> dict[str, Any]:
+    """A row's usage and outcome figures: a CSV line, a JSON row."""
+    return row_values(row) | outcome_values(report.outcomes_of(row), row.cost_nano_usd)
+
+
 def to_csv(report: Report) -> str:
     """One line per group (no total line, so a spreadsheet's SUM is right). Text that a
     spreadsheet would run as a formula is written as text (`csv_cell`)."""
@@ -91,7 +98,7 @@ def to_csv(report: Report) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in report.rows:
-        values = row_values(row)
+        values = all_values(report, row)
         writer.writerow({**values, **{column: csv_cell(values[column]) for column in TEXT_COLUMNS}})
     return out.getvalue()
 
@@ -123,8 +130,8 @@ def to_json(report: Report) -> str:
         },
         "group_by": report.group_by,
         "currency": "USD",
-        "rows": [row_values(row) for row in report.rows],
-        "total": row_values(report.total),
+        "rows": [all_values(report, row) for row in report.rows],
+        "total": all_values(report, report.total),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -152,6 +159,20 @@ TABLE_COLUMNS = (
     Column("Latency p50/p95"),
     Column("First token p50/p95", wide_only=True),
 )
+# The second table: what the drafts became (bot/outcomes.py, docs/reports.md → Outcomes).
+OUTCOME_TABLE_COLUMNS = (
+    Column("", numeric=False),
+    Column("Made"),
+    Column("Posted"),
+    Column("Discarded", wide_only=True),
+    Column("Abandoned"),
+    Column("Per draft"),
+    Column("Per posted"),
+    Column("Refined/posted", wide_only=True),
+    Column("Edited", wide_only=True),
+    Column("To post p50"),
+    Column("👍/👎"),
+)
 
 
 def to_table(report: Report, wide: bool = False, width: int | None = None) -> str:
@@ -168,6 +189,16 @@ def to_table(report: Report, wide: bool = False, width: int | None = None) -> st
     )
     title = f"Draftbot usage by {heading.lower()} · {report.period.label}"
     notes = [title, "", table]
+    if report.total_outcomes.created:
+        outcome_columns = (replace(OUTCOME_TABLE_COLUMNS[0], heading=heading),)
+        outcomes = render_table(
+            (*outcome_columns, *OUTCOME_TABLE_COLUMNS[1:]),
+            [outcome_cells(report, row) for row in report.rows],
+            total=outcome_cells(report, report.total),
+            wide=wide,
+            width=width,
+        )
+        notes += ["", wording.REPORT_OUTCOMES_TITLE, "", outcomes]
     if report.total.savings.nano_usd < 0:
         notes.append("\n" + wording.REPORT_NEGATIVE_SAVINGS)
     if report.total.unpriced_requests:
@@ -200,6 +231,34 @@ def _table_line(row: ReportRow) -> list[str]:
         _seconds_pair(row.latency_p50_ms, row.latency_p95_ms),
         _seconds_pair(row.ttft_p50_ms, row.ttft_p95_ms),
     ]
+
+
+def outcome_cells(report: Report, row: ReportRow) -> list[str]:
+    """The outcome table's line: drafts made, posted ("241 (77%)"), discarded, abandoned,
+    cost per draft and per posted draft, refinements per posted draft, share edited,
+    median time to post, 👍 / 👎."""
+    outcomes = report.outcomes_of(row)
+    per_draft = outcomes.cost_per_draft(row.cost_nano_usd)
+    per_posted = outcomes.cost_per_posted(row.cost_nano_usd)
+    share = outcomes.posted_share
+    wait = outcomes.median_seconds_to_post
+    return [
+        _table_line(row)[0],
+        f"{outcomes.created:,}",
+        f"{outcomes.posted:,}" + (f" ({share:.0%})" if share is not None else ""),
+        f"{outcomes.discarded:,}",
+        f"{outcomes.abandoned:,}",
+        per_draft.display() if per_draft else "-",
+        per_posted.display() if per_posted else "-",
+        _number(outcomes.refinements_per_posted, "{:.1f}"),
+        _number(outcomes.edited_share, "{:.0%}"),
+        wording.duration(wait) if wait is not None else "-",
+        f"{outcomes.thumbs_up:,} / {outcomes.thumbs_down:,}",
+    ]
+
+
+def _number(value: float | None, shape: str) -> str:
+    return "-" if value is None else shape.format(value)
 
 
 def _seconds_pair(p50: int | None, p95: int | None) -> str:

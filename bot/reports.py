@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, TypedDict, TypeVar, get_args
 
 from bot.access import REFUSAL_REASONS
+from bot.outcomes import Outcomes, outcomes_by_group
 from bot.pricing import Cost, PriceTable
 from bot.storage import Storage
 from bot.storage.records import GroupBy, IntArray
@@ -188,6 +189,14 @@ class Report:
     rows: tuple[ReportRow, ...]
     total: ReportRow
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # What the drafts became, per row key and over all (bot/outcomes.py).
+    outcomes: Mapping[str, Outcomes] = field(default_factory=dict)
+    total_outcomes: Outcomes = field(default_factory=Outcomes)
+
+    def outcomes_of(self, row: ReportRow) -> Outcomes:
+        if row is self.total or (row.key == "total" and "total" not in self.outcomes):
+            return self.total_outcomes
+        return self.outcomes.get(row.key, Outcomes())
 
 
 def build_report(
@@ -253,7 +262,11 @@ def build_report(
     else:
         rows.sort(key=lambda row: (-row.cost_nano_usd, -row.requests, row.label))
     total = _sum_rows(rows, _timing_figures(list(timings.values())))
-    return Report(period=period, group_by=group_by, rows=tuple(rows), total=total)
+    outcomes, all_outcomes = outcomes_by_group(store, start, end, group_by)
+    return Report(
+        period=period, group_by=group_by, rows=tuple(rows), total=total, outcomes=outcomes,
+        total_outcomes=all_outcomes,
+    )  # fmt: skip
 
 
 def with_names(report: Report, names: Mapping[str, str]) -> Report:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import wording
+from bot.draft_events import DraftEvents
 from bot.draft_facts import KeptFacts, facts_for, joined
 from bot.drafting import TRUNCATED_STOP_REASONS, Draft, Drafter, DraftRequest, FollowUp
 from bot.errors import UserFacingError
@@ -76,6 +77,7 @@ class DraftSessions:
         self.retention = timedelta(days=retention_days)
         # Drafts the database refused, by id: their buttons work once `save_unsaved` saves them.
         self._unsaved: dict[str, dict[str, Any]] = {}
+        self.events = DraftEvents(store)  # each draft's life, no text (bot/draft_events.py)
         self.kept_facts = KeptFacts()  # what each draft's model read, for the check (memory)
 
     async def create(
@@ -121,6 +123,14 @@ class DraftSessions:
                 type(error).__name__,
             )
             self._unsaved[draft_id] = row
+        await self.events.record(
+            draft_id,
+            request.user_id,
+            "created",
+            kind=request.kind.name,
+            channel_id=request.channel_id,
+            model=draft.model,
+        )
         return replace(draft, draft_id=draft_id)
 
     @property
@@ -261,6 +271,10 @@ class DraftSessions:
             self.add_version, stored, text, refinement.name, stop_reason=draft.stop_reason
         )
         facts = self.facts_of(stored, request)
+        await self.events.record(
+            draft_id, stored.user_id, "refined", kind=stored.kind.name, model=draft.model,
+            detail=refinement.name, version=versions[-1].number if versions else None,
+        )  # fmt: skip
         return replace(draft, text=text, draft_id=draft_id, versions=versions, facts=facts)
 
     def facts_of(self, stored: StoredDraft, read_again: DraftRequest | None = None) -> Facts:

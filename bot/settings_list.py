@@ -187,6 +187,12 @@ SETTINGS: tuple[Setting, ...] = (
         "are kept in the journal meanwhile)", "`300`", "300",
     ),
     Setting(
+        "DRAFTBOT_FEEDBACK_BUTTONS", "Draftbot",
+        "👍 / 👎 under each draft: `slack` (Slack's feedback buttons), `plain` (two ordinary "
+        "buttons, for a Slack that refuses the feedback buttons with `invalid_blocks`) or "
+        "`off`", "`slack`", "slack", "slack, plain or off",
+    ),
+    Setting(
         "LOG_FORMAT", "Draftbot", "`text`, or `json` for one JSON object per line", "`text`",
         "text", "text or json",
     ),

@@ -27,7 +27,7 @@ from bot.services import Services
 from bot.sessions import DraftUnavailable, StoredDraft
 from bot.slack_ids import MessageRef
 from bot.storage.offloop import off_loop, write_off_loop
-from handlers.blocks import previews
+from handlers.blocks import feedback, previews
 from handlers.blocks.message import Block, Outgoing, notice
 from handlers.blocks.reports import budget_admin_alert
 from handlers.blocks.text import safe_draft
@@ -109,6 +109,7 @@ class Flows:
                 await reply.show(self.failure_message(error, f"drafting for {request.user_id}"))
                 return
             preview = previews.draft_preview(draft, notes, self.library.avoid)
+            preview = self.with_feedback(preview, draft.draft_id)
             await reply.show(await self._with_budget_alerts(draft, preview))
 
     async def draft_from_files(
@@ -205,7 +206,10 @@ class Flows:
                 return
             await reply.show(
                 await self._with_budget_alerts(
-                    draft, previews.draft_preview(draft, avoid=self.library.avoid)
+                    draft,
+                    self.with_feedback(
+                        previews.draft_preview(draft, avoid=self.library.avoid), draft_id
+                    ),
                 )
             )
 
@@ -280,8 +284,9 @@ class Flows:
 
     async def discard(self, draft_id: str, user_id: str) -> None:
         sessions = self.services.sessions
-        await write_off_loop(sessions.claim, draft_id, user_id)
+        stored = await write_off_loop(sessions.claim, draft_id, user_id)
         await write_off_loop(sessions.release, draft_id, status="discarded")
+        await sessions.events.record(draft_id, user_id, "discarded", kind=stored.kind.name)
 
     async def post(
         self, user_id: str, draft_id: str, *, text: str | None = None, channel: str | None = None
@@ -317,6 +322,11 @@ class Flows:
         edited = text is not None and text != safe_draft(stored.text, stored.request).strip()
         await write_off_loop(sessions.mark_posted, stored, body, where, edited=edited)
         log.info("draft posted draft=%s user=%s channel=%s", draft_id, user_id, where)
+        if edited:  # a version of its own (`mark_posted`), and an event
+            await sessions.events.record(draft_id, user_id, "edited", kind=stored.kind.name)
+        await sessions.events.record(
+            draft_id, user_id, "posted", kind=stored.kind.name, channel_id=where
+        )
         return None
 
     async def post_and_confirm(self, user_id: str, draft_id: str, reply: Reply) -> None:
@@ -329,14 +339,22 @@ class Flows:
             await reply.tell(problem)
             return
         channel = (await self.load_draft(draft_id, user_id)).channel_id
-        await reply.show(notice(wording.POSTED.format(channel=channel)))
+        posted = notice(wording.POSTED.format(channel=channel))
+        await reply.show(self.with_feedback(posted, draft_id, posted=True))
 
-    async def confirm_posted(self, response_url: str | None, user_id: str, channel: str) -> None:
+    async def confirm_posted(
+        self, response_url: str | None, user_id: str, channel: str, draft_id: str | None = None
+    ) -> None:
         """After a form posted the draft: "Posted in #channel" where the preview was."""
         if response_url:
-            await self.private_reply(response_url, user_id).show(
-                notice(wording.POSTED.format(channel=channel))
-            )
+            posted = notice(wording.POSTED.format(channel=channel))
+            posted = self.with_feedback(posted, draft_id, posted=True)
+            await self.private_reply(response_url, user_id).show(posted)
+
+    def with_feedback(self, out: Outgoing, draft_id: str | None, posted: bool = False) -> Outgoing:
+        """👍 / 👎 on a preview with buttons, or on "Posted in #channel" (`posted`)."""
+        style = self.services.settings.feedback_buttons
+        return feedback.with_feedback(out, draft_id, style, posted=posted)
 
     # ------------------------------------------------------------ forms
 

@@ -34,6 +34,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot import wording
 from bot.llm import TextCallback
 from bot.slack_ids import RESPONSE_URL_POSTS, is_dm_channel
+from handlers.blocks.feedback import plain_instead
 from handlers.blocks.message import Layout, Outgoing, Payload, layout, section
 from handlers.blocks.text import MentionSafeText
 from handlers.canvases import open_canvas
@@ -152,7 +153,7 @@ class DirectMessageReply:
         try:
             for index, message in enumerate(messages):
                 if index == 0 and self.replace_ts:
-                    await self.client.chat_update(channel=channel, ts=self.replace_ts, **message)
+                    await self._update(channel, self.replace_ts, message)
                     ts = self.replace_ts
                 else:
                     sent = await self._post(channel=channel, thread_ts=self.thread_ts, **message)
@@ -163,6 +164,15 @@ class DirectMessageReply:
         except (TimeoutError, SlackApiError, aiohttp.ClientError) as error:
             log.warning("could not send a DM to user=%s: %s", self.user_id, _why(error))
 
+    async def _update(self, channel: str, ts: str, message: Payload) -> None:
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, **message)
+        except SlackApiError as error:
+            plain = plain_instead(message) if _why(error) == "invalid_blocks" else None
+            if plain is None:
+                raise
+            await self.client.chat_update(channel=channel, ts=ts, **plain)  # no feedback buttons
+
     async def _post(self, **message: Any) -> Any:
         """chat.postMessage, tried up to twice more after a 500/503: the Web API client never
         repeats a post (in a channel it could show twice), but in the person's own DM a
@@ -171,6 +181,9 @@ class DirectMessageReply:
             try:
                 return await self.client.chat_postMessage(**message)
             except SlackApiError as error:
+                plain = plain_instead(message) if _why(error) == "invalid_blocks" else None
+                if plain is not None:  # a Slack without the feedback buttons
+                    return await self.client.chat_postMessage(**plain)
                 if error.response.status_code not in (500, 503):
                     raise
                 if attempt == DM_SERVER_ERROR_RETRIES:
@@ -234,6 +247,10 @@ class ResponseUrlReply:
             log.warning("could not reach Slack's response_url: %s", _why(error))
             self.failed = True
             return False
+        refused = response.status_code == 400 and response.body == "invalid_blocks"
+        if refused and (plain := plain_instead(message)) is not None:  # no feedback buttons
+            log.info("Slack refused its feedback buttons; sending plain ones instead")
+            return await self._post(plain, replace=replace)
         if response.status_code != 200:
             log.warning(
                 "Slack refused a response_url post: status=%s body=%.100s",
@@ -321,9 +338,19 @@ class StreamReply:
             tail = [*out.blocks, *([out.actions] if out.actions else [])]
             done = "complete" if out.body else "error"
             try:
-                await self.stream.stop(
-                    markdown_text=rest or None, chunks=[_status(self.title, done)], blocks=tail
-                )
+                try:
+                    await self.stream.stop(
+                        markdown_text=rest or None, chunks=[_status(self.title, done)], blocks=tail
+                    )
+                except SlackApiError as error:  # a Slack without the feedback buttons?
+                    plain = plain_instead({"blocks": tail})
+                    if _why(error) != "invalid_blocks" or plain is None:
+                        raise
+                    await self.stream.stop(
+                        markdown_text=rest or None,
+                        chunks=[_status(self.title, done)],
+                        blocks=plain["blocks"],
+                    )
                 if not out.body or (whole and one_message and not layout(out, 1).as_file):
                     return
             except SlackApiError as error:

@@ -73,6 +73,7 @@ def chart_png(reports: UsageReports, series: Literal["person", "kind"] = "person
         series_name=series,
         days=report.period.days(),
         budget_nano_usd=budget if report.period.is_month else None,
+        posted=[(kind, o.posted, o.created) for kind, o in reports.by_kind.outcomes.items()],
     )
 
 

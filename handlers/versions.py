@@ -99,13 +99,19 @@ async def restore(flows: Flows, user_id: str, value: str, reply: Reply) -> None:
         await reply.tell(flows.failure_message(error, f"restoring draft {draft_id}").text)
         return
     log.info("draft=%s restored v%d as v%d", draft_id, number, versions[-1].number)
+    await sessions.events.record(
+        draft_id, user_id, "restored", kind=stored.kind.name, detail=f"v{number}",
+        version=versions[-1].number,
+    )  # fmt: skip
     draft = replace(
         sessions.as_draft(stored),
         text=version.text,
         stop_reason=version.stop_reason,
         versions=versions,
     )
-    await reply.show(previews.draft_preview(draft, avoid=flows.library.avoid))
+    await reply.show(
+        flows.with_feedback(previews.draft_preview(draft, avoid=flows.library.avoid), draft_id)
+    )
 
 
 def selected_value(action: dict[str, Any]) -> str:

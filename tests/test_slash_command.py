@@ -38,7 +38,7 @@ async def test_draft_is_acked_at_once_then_delivered_privately(
         "text": "**Subject:** Q2 budget\n\nHi Alex, …",
     }
     assert posted["text"].startswith("**Subject:** Q2 budget")  # plain-text fallback
-    assert "Only you can see this draft" in str(posted["blocks"][-2])
+    assert "Only you can see this draft" in str(posted["blocks"][-3])  # then 👍 / 👎, buttons
     buttons = [e.get("action_id") for e in posted["blocks"][-1]["elements"]]
     assert buttons[0] == "draft_post" and "draft_discard" in buttons
 

@@ -229,11 +229,12 @@ def test_both_backends_have_the_same_tables_columns_and_indexes(
     assert set(sqlite_tables) == {
         "usage", "usage_daily", "people", "budgets", "reservations", "budget_alerts",
         "drafts", "handled_events", "usage_replays", "admin_changes", "usage_monthly",
-        "draft_versions", "channel_settings", "access_overrides",
+        "draft_versions", "channel_settings", "access_overrides", "draft_events", "draft_outcomes",
     }  # fmt: skip
     assert {name for (name,) in indexes} == sqlite_indexes == {
         "idx_usage_period_timings", "idx_usage_user_id_created_at", "idx_drafts_updated_at",
-        "idx_usage_ok_by_user",
+        "idx_usage_ok_by_user", "idx_draft_events_draft", "idx_draft_events_user",
+        "idx_draft_outcomes_created",
     }  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from bot.storage.channel_queries import ChannelQueries
 from bot.storage.dialects import Run
 from bot.storage.draft_versions import PURGE_VERSIONS, DraftVersionQueries
+from bot.storage.events import DraftEventQueries, expire_unposted
 from bot.storage.records import (
     USAGE_COLUMNS,
     UsageRecord,
@@ -57,7 +58,7 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-class SqlStore(ReportQueries, DraftVersionQueries, ChannelQueries):
+class SqlStore(ReportQueries, DraftVersionQueries, ChannelQueries, DraftEventQueries):
     """`bot.storage.Storage` over any connection that runs the shared SQL (`_run`, declared
     with the report queries and the channel/access queries it inherits)."""
 
@@ -267,6 +268,7 @@ class SqlStore(ReportQueries, DraftVersionQueries, ChannelQueries):
 
     def purge_drafts(self, older_than: str) -> int:
         with self._transaction() as run:
+            expire_unposted(run, older_than)  # abandoned: never posted nor discarded
             run(PURGE_VERSIONS, [older_than])  # their versions first: they hold text too
             purged = run("delete from drafts where updated_at < ?", [older_than]).rowcount
             run("delete from handled_events where handled_at < ?", [older_than])

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.storage.dialects import Dialect, Run
+from bot.storage.events_schema import draft_event_tables
 
 log = logging.getLogger(__name__)
 
@@ -357,6 +358,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     )"""
             )
         ],
+    ),
+    Migration(
+        12,
+        "draft_events: each draft's life (created, refined, posted, feedback…), no draft text; "
+        "draft_outcomes: the same summed per draft",
+        draft_event_tables,
     ),
 )
 

@@ -12,6 +12,7 @@ from bot.wording.canvases import *  # noqa: F403
 from bot.wording.checks import *  # noqa: F403
 from bot.wording.files import *  # noqa: F403
 from bot.wording.labels import *  # noqa: F403
+from bot.wording.outcomes import *  # noqa: F403
 from bot.wording.presets import *  # noqa: F403
 from bot.wording.reports import *  # noqa: F403
 from bot.wording.versions import *  # noqa: F403

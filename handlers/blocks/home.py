@@ -9,6 +9,7 @@ from bot.audit import change_text
 from bot.budgets import BudgetStatus
 from bot.prompts import PromptLibrary
 from bot.slack_ids import SECTION_LIMIT, channel_argument, is_user_id
+from handlers.blocks.history import history_blocks
 from handlers.blocks.message import context, section
 from handlers.blocks.previews import kind_lines
 from handlers.blocks.reports import usage_text
@@ -22,8 +23,10 @@ def home_view(
     command: str,
     status: BudgetStatus,
     admin_changes: list[dict[str, Any]] | None = None,
+    drafts: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """`admin_changes`: the newest changes admins made, shown to admins only."""
+    """`admin_changes`: the newest changes admins made, shown to admins only; `drafts`: the
+    person's recent drafts (None: they could not be read, so the section is left out)."""
     intro = section(wording.HOME_INTRO.format(command=command))
     intro["accessory"] = {
         "type": "button",
@@ -35,6 +38,7 @@ def home_view(
         {"type": "header", "text": {"type": "plain_text", "text": wording.HOME_HEADER}},
         intro,
         section(usage_text(status)),
+        *([{"type": "divider"}, *history_blocks(drafts, command)] if drafts is not None else []),
         {"type": "divider"},
         section(wording.HOME_KINDS_HEADING),
         *(section(part) for part in split_markdown(kind_lines(library, command), SECTION_LIMIT)),

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot import wording
 from bot.budgets import BudgetStatus
+from bot.outcomes import value_line
 from bot.report_formats import refusal_reasons
 from bot.reports import Report
 from handlers.blocks.message import Outgoing, section
@@ -76,6 +77,9 @@ def summary_blocks(by_user: Report, by_kind: Report, top: int = 5) -> list[dict[
         {"type": "context", "elements": [{"type": "mrkdwn", "text": by_user.period.label}]},
         section(totals),
     ]
+    value = value_line(by_kind.total_outcomes, total.cost_nano_usd, by_kind.outcomes)
+    if value:  # leads with what the money bought
+        blocks.insert(2, section(value))
     if not total.requests:
         return blocks
     blocks.append(

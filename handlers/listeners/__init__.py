@@ -7,9 +7,18 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers.listeners import actions, commands, home, messages, shortcuts, views
+from handlers.listeners import (
+    actions,
+    commands,
+    feedback,
+    history,
+    home,
+    messages,
+    shortcuts,
+    views,
+)
 
-SURFACES = (commands, actions, views, shortcuts, home, messages)
+SURFACES = (commands, actions, views, shortcuts, home, messages, feedback, history)
 
 
 def register(app: AsyncApp, command: str) -> None:

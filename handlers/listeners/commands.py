@@ -15,6 +15,7 @@ from handlers.access import Access
 from handlers.blocks import modals, previews
 from handlers.blocks.message import layout
 from handlers.flows import Asker, Flows
+from handlers.history import show_history
 
 
 def register(app: AsyncApp, command: str) -> None:
@@ -27,6 +28,10 @@ async def on_draft_command(
     text = command.get("text") or ""
     user_id = command["user_id"]
     reply = flows.private_reply(command.get("response_url"), user_id)
+    if text.strip().lower() == "history":  # My drafts
+        await ack()
+        await show_history(flows, user_id, reply)
+        return
     subcommand = admin.parse_subcommand(text)
     if subcommand is not None:
         await admin.run(subcommand, ack, command, flows, reply)

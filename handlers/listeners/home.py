@@ -13,6 +13,7 @@ from bot.storage.offloop import off_loop
 from handlers.blocks import modals
 from handlers.blocks.home import OPEN_FORM_ACTION, home_view
 from handlers.flows import Flows
+from handlers.history import recent_drafts
 
 log = logging.getLogger(__name__)
 HOME_ADMIN_CHANGES = 5  # the newest admin changes an admin sees on the Home tab
@@ -34,9 +35,13 @@ async def on_home_opened(event: dict[str, Any], client: AsyncWebClient, flows: F
             changes = await off_loop(flows.services.store.admin_changes, HOME_ADMIN_CHANGES)
         except Exception as error:  # the rest of the tab is worth showing all the same
             log.warning("could not read admin changes for the Home tab: %s", type(error).__name__)
-    await client.views_publish(
-        user_id=user_id, view=home_view(flows.library, flows.command, status, changes)
-    )
+    try:
+        drafts = await recent_drafts(flows, user_id)
+    except Exception as error:  # the rest of the tab is worth showing all the same
+        log.warning("could not read recent drafts for the Home tab: %s", type(error).__name__)
+        drafts = None
+    view = home_view(flows.library, flows.command, status, changes, drafts)
+    await client.views_publish(user_id=user_id, view=view)
 
 
 async def on_open_form(ack: AsyncAck, body: dict[str, Any], flows: Flows) -> None:

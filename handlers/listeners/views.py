@@ -97,7 +97,7 @@ async def _post_from_form(
         return
     await ack()
     posted_in = channel or (await flows.load_draft(meta["draft_id"], user_id)).channel_id or ""
-    await flows.confirm_posted(meta.get("response_url"), user_id, posted_in)
+    await flows.confirm_posted(meta.get("response_url"), user_id, posted_in, meta["draft_id"])
 
 
 def _not_a_member(channel: str | None) -> str:

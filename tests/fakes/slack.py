@@ -160,6 +160,9 @@ class FakeSlack(CanvasesMixin):
         self.private_channels: set[str] = set()
         self.enforce_scopes: bool = True
         self.validate_blocks: bool = True
+        # Block types this workspace's Slack refuses as unknown (invalid_blocks), e.g.
+        # {"context_actions"} for one without the feedback buttons.
+        self.unsupported_blocks: set[str] = set()
 
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -207,6 +210,7 @@ class FakeSlack(CanvasesMixin):
             self.private_channels.clear()
             self.enforce_scopes = True
             self.validate_blocks = True
+            self.unsupported_blocks.clear()
             self._init_canvases()
         self.add_user(
             self.bot_user_id, self.bot_name, display_name=self.bot_name, real_name="Draftbot"
@@ -992,7 +996,7 @@ class FakeSlack(CanvasesMixin):
             has_content = any(body.get(k) for k in ("text", "blocks", "attachments"))
             if not has_content and not body.get("delete_original"):
                 return 400, "no_text", {}
-            if self.validate_blocks and "blocks" in body and _block_errors(body["blocks"], 50):
+            if self.validate_blocks and "blocks" in body and self._errors_in(body["blocks"]):
                 return 400, "invalid_blocks", {}
             posts.append(body)
             self._response_log.append((url, body))
@@ -1200,7 +1204,7 @@ class FakeSlack(CanvasesMixin):
     def _blocks_error(self, blocks: Any, limit: int = 50) -> dict[str, Any] | None:
         if not self.validate_blocks or blocks is None:
             return None
-        errors = _block_errors(blocks, limit)
+        errors = self._errors_in(blocks, limit)
         if not errors:
             return None
         return {
@@ -1209,6 +1213,13 @@ class FakeSlack(CanvasesMixin):
             "errors": errors,
             "response_metadata": {"messages": [f"[ERROR] {e}" for e in errors]},
         }
+
+    def _errors_in(self, blocks: Any, limit: int = 50) -> list[str]:
+        errors = _block_errors(blocks, limit)
+        for i, block in enumerate(blocks if isinstance(blocks, list) else []):
+            if isinstance(block, dict) and block.get("type") in self.unsupported_blocks:
+                errors.append(f"unsupported type: {block['type']} [json-pointer:/blocks/{i}]")
+        return errors
 
     def _paginate(
         self, items: list[dict[str, Any]], args: Mapping[str, Any], default_limit: int
@@ -1923,6 +1934,8 @@ def _block_errors(blocks: Any, max_blocks: int, pointer: str = "/blocks") -> lis
         elif kind == "context":
             if len(block.get("elements") or []) > 10:
                 errors.append(f"must be less than 11 items [json-pointer:{p}/elements]")
+        elif kind == "context_actions":
+            errors.extend(_context_actions_errors(block, p))
         elif kind == "actions":
             elements = block.get("elements") or []
             if len(elements) > 25:
@@ -1937,6 +1950,8 @@ def _block_errors(blocks: Any, max_blocks: int, pointer: str = "/blocks") -> lis
                     errors.append(f"must be less than 256 characters [json-pointer:{ep}/action_id]")
                 if el.get("type") == "button" and _text_len(el.get("text")) > 75:
                     errors.append(f"must be less than 76 characters [json-pointer:{ep}/text/text]")
+                if el.get("type") in CONTEXT_ACTIONS_ONLY:  # valid only in context_actions
+                    errors.append(f"unsupported type: {el['type']} [json-pointer:{ep}]")
                 if "confirm" in el:
                     errors.extend(_confirm_errors(el["confirm"], f"{ep}/confirm"))
         for key in ("element", "accessory"):
@@ -1948,6 +1963,34 @@ def _block_errors(blocks: Any, max_blocks: int, pointer: str = "/blocks") -> lis
             "markdown blocks must be less than 12001 characters in total "
             f"(got {markdown_total}) [json-pointer:{pointer}]"
         )
+    return errors
+
+
+CONTEXT_ACTIONS_ONLY = frozenset({"feedback_buttons", "icon_button"})
+
+
+def _context_actions_errors(block: dict[str, Any], pointer: str) -> list[str]:
+    """A context_actions block: 1 to 5 feedback_buttons or icon_button elements; feedback
+    buttons need both buttons, each with text (at most 75 characters) and a value."""
+    elements = block.get("elements")
+    if not isinstance(elements, list) or not elements:
+        return [f"must provide at least one element [json-pointer:{pointer}/elements]"]
+    errors = []
+    if len(elements) > 5:
+        errors.append(f"must be less than 6 items [json-pointer:{pointer}/elements]")
+    for j, el in enumerate(elements):
+        ep = f"{pointer}/elements/{j}"
+        if not isinstance(el, dict) or el.get("type") not in CONTEXT_ACTIONS_ONLY:
+            errors.append(f"unsupported type [json-pointer:{ep}]")
+            continue
+        if el["type"] != "feedback_buttons":
+            continue
+        for side in ("positive_button", "negative_button"):
+            button = el.get(side)
+            if not isinstance(button, dict) or not button.get("value"):
+                errors.append(f"missing required field: {side} [json-pointer:{ep}/{side}]")
+            elif not 0 < _text_len(button.get("text")) <= 75:
+                errors.append(f"must be 1 to 75 characters [json-pointer:{ep}/{side}/text/text]")
     return errors
 
 
