@@ -9,8 +9,10 @@ draft divide a group's cost by these counts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import chain
 from typing import Any
 
 from bot import wording
@@ -44,7 +46,7 @@ class Outcomes:
     def edited_share(self) -> float | None:
         return self.edited_before_posting / self.posted if self.posted else None
 
-    @property
+    @cached_property  # each format asks for it; a month has hundreds of thousands
     def median_seconds_to_post(self) -> float | None:
         """The middle value (the mean of the two middle ones for an even count)."""
         if not self.post_ms:
@@ -93,7 +95,15 @@ def outcomes_by_group(
         )
         for key, *counts, post_ms in store.outcome_sums(start, end, group_by)
     }
-    return groups, sum(groups.values(), Outcomes())
+    return groups, combined(groups.values())
+
+
+def combined(parts: Iterable[Outcomes]) -> Outcomes:
+    """The outcomes of all `parts` together (as `+` does, without copying the times to post
+    once per part)."""
+    parts = list(parts)
+    counts = {name: sum(getattr(part, name) for part in parts) for name in _COUNTS}
+    return Outcomes(**counts, post_ms=tuple(chain.from_iterable(p.post_ms for p in parts)))
 
 
 def least_posted(groups: Mapping[str, Outcomes], at_least: int = 5) -> tuple[str, float] | None:

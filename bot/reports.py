@@ -212,10 +212,13 @@ def build_report(
     # The timings (every successful request of the period) are read in a thread of their
     # own, on a connection of their own where the database has two (bot/storage/sqlite.py),
     # while the sums are added up here. By person, the timings query reads each person's
-    # own rows, so it starts once the sums have said who had usage.
+    # own rows, so it starts once the sums have said who had usage. What the drafts became
+    # is read in a third thread (on the first connection, free once the refusals are read).
     sum_rows = store.usage_sums(first_day, end_day, group_by)
+    refusals = store.refusals(start, end, group_by)
     people = sorted({str(row["key"]) for row in sum_rows}) if group_by == "user" else None
     pending_timings = _in_a_thread(store.timings, start, end, group_by, people)
+    pending_outcomes = _in_a_thread(outcomes_by_group, store, start, end, group_by)
     import numpy  # noqa: F401  (loaded here while the timings are read: it takes ~60 ms)
 
     sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -240,7 +243,7 @@ def build_report(
         group["unpriced_requests"] += row["unpriced_requests"] or 0
 
     # Refused requests are in `usage_daily` as failed requests: count them as refusals.
-    for key, reason, count in store.refusals(start, end, group_by):
+    for key, reason, count in refusals:
         group = sums[key]
         group["requests"] -= count
         group["failed"] -= count
@@ -262,7 +265,7 @@ def build_report(
     else:
         rows.sort(key=lambda row: (-row.cost_nano_usd, -row.requests, row.label))
     total = _sum_rows(rows, _timing_figures(list(timings.values())))
-    outcomes, all_outcomes = outcomes_by_group(store, start, end, group_by)
+    outcomes, all_outcomes = pending_outcomes.result()
     return Report(
         period=period, group_by=group_by, rows=tuple(rows), total=total, outcomes=outcomes,
         total_outcomes=all_outcomes,
