@@ -92,6 +92,11 @@ def datasette(
             f"There is no database at {database.resolve()} (from DATABASE_URL): nothing to "
             "open. Check DATABASE_URL; Draftbot creates the file when it first runs."
         )
+    if not _schema_is_current(database):  # the canned queries read the newest tables
+        _fail(
+            f"{database.resolve()} was last upgraded by an older Draftbot. Start `draftbot "
+            "serve` once (it upgrades the database when it starts), then run this again."
+        )
     with tempfile.TemporaryDirectory(prefix="draftbot-datasette-") as folder:
         opened = database if no_snapshot else Path(folder) / database.name
         if not no_snapshot:
@@ -137,6 +142,20 @@ def metadata_for(database_name: str) -> dict[str, Any]:
     databases = metadata["databases"]
     databases[database_name] = databases.pop(METADATA_DATABASE)
     return metadata
+
+
+def _schema_is_current(database: Path) -> bool:
+    """Every migration this Draftbot knows has been applied to the file (read-only)."""
+    from bot.storage.schema import is_current
+
+    reader = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        done = {version for (version,) in reader.execute("select version from schema_migrations")}
+    except sqlite3.Error:
+        return False  # no schema_migrations: made before versioned migrations
+    finally:
+        reader.close()
+    return is_current(done)
 
 
 def take_snapshot(source: Path, target: Path) -> None:

@@ -229,6 +229,22 @@ def test_postgresql_and_a_missing_file_are_explained_and_nothing_is_created(
     assert not missing.exists()
 
 
+def test_a_database_not_yet_upgraded_is_explained_not_opened(
+    migrated: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    if not datasette_installed():
+        pytest.skip("Datasette is not installed (pip install -e '.[datasette]')")
+    db = sqlite3.connect(migrated)
+    db.execute("delete from schema_migrations where version = 8")  # as an older Draftbot left it
+    db.commit()
+    db.close()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{migrated}")
+    result = CliRunner().invoke(cli, ["datasette", "--", "--get", "/draftbot.json"])
+    assert result.exit_code == 2
+    assert "was last upgraded by an older Draftbot. Start `draftbot serve` once" in result.output
+
+
 def test_draftbot_help_does_not_load_datasette_or_yaml(tmp_path: Path, migrated: Path) -> None:
     code, modules, output = loaded_by(["--help"], tmp_path, migrated)
     assert code == 0 and "datasette" in output
