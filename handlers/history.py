@@ -10,7 +10,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import wording
-from bot.storage.offloop import off_loop
+from bot.sessions import StoredDraft
+from bot.storage.offloop import off_loop, write_off_loop
 from handlers.access import CheckedFlows
 from handlers.blocks import previews
 from handlers.blocks.history import history_message, status_of
@@ -55,11 +56,28 @@ async def post_again(flows: Flows, user_id: str, draft_id: str, reply: Reply) ->
     stored = await flows.own_draft(draft_id, user_id, reply)
     if stored is None:
         return
+    if stored.status == "posting":  # another click is posting it right now
+        await reply.tell(wording.DRAFT_BUSY)
+        return
     if stored.status != "posted" or not stored.channel_id:
         status = status_of({"status": stored.status})
         await reply.tell(wording.HISTORY_NOT_POSTED.format(status=status))
         return
-    where = stored.channel_id
+    # One at a time, as Post: a double click posts once ("posting" until it is done).
+    store = flows.services.store
+    if not await write_off_loop(store.claim_draft, draft_id, "posted", "posting"):
+        await reply.tell(wording.DRAFT_BUSY)
+        return
+    try:
+        await _post_again(flows, user_id, stored, stored.channel_id, reply)
+    finally:
+        await write_off_loop(store.update_draft, draft_id, status="posted")
+
+
+async def _post_again(
+    flows: Flows, user_id: str, stored: StoredDraft, where: str, reply: Reply
+) -> None:
+    draft_id = stored.id
     if isinstance(flows, CheckedFlows) and (
         refused := await flows.access.refused_draft(stored, "post", where)
     ):

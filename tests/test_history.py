@@ -136,6 +136,26 @@ async def test_post_again_posts_the_last_posted_text_after_the_membership_check(
     assert len(fake_slack.calls_to("chat.postMessage")) == 2
 
 
+async def test_a_double_click_on_post_again_posts_once(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.script(Reply(text="Stand-up moves to 10:00 tomorrow."))
+    draft_id, _ = await start_draft(bot, fake_slack, channel_id="C0TEAM")
+    fake_slack.channel_members["C0TEAM"] = {"U0001"}
+    url = fake_slack.new_response_url()
+    await bot.interact(button("post", draft_id, url))
+    await replies(fake_slack, url)
+    u1, u2 = fake_slack.new_response_url(), fake_slack.new_response_url()
+    await asyncio.gather(
+        bot.interact(history_click("post_again", draft_id, u1)),
+        bot.interact(history_click("post_again", draft_id, u2)),
+    )
+    said = [await replies(fake_slack, u1), await replies(fake_slack, u2)]
+    posts = [p for p in fake_slack.calls_to("chat.postMessage") if p.args["channel"] == "C0TEAM"]
+    assert len(posts) == 2, f"{len(posts)} messages in the channel"  # the post, and once again
+    assert wording.DRAFT_BUSY in json.dumps(said, ensure_ascii=False)
+
+
 async def test_an_expired_draft_is_listed_without_its_text_or_buttons(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:

@@ -19,7 +19,8 @@ _FORMATTING = str.maketrans("", "", "*_~`")
 def status_of(row: dict[str, Any]) -> str:
     """ready / posted / discarded / expired, from the draft (while kept) or its events."""
     if row.get("status") is not None:  # still retained
-        return "ready" if row["status"] in ("ready", "working") else str(row["status"])
+        status = str(row["status"])
+        return {"working": "ready", "posting": "posted"}.get(status, status)
     return "expired" if row.get("ended") in (None, "expired") else str(row["ended"])
 
 
