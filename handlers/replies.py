@@ -346,10 +346,8 @@ class StreamReply:
                     plain = plain_instead({"blocks": tail})
                     if _why(error) != "invalid_blocks" or plain is None:
                         raise
-                    await self.stream.stop(
-                        markdown_text=rest or None,
-                        chunks=[_status(self.title, done)],
-                        blocks=plain["blocks"],
+                    await self.stream.stop(  # `rest` is still in the stream's buffer: not again
+                        chunks=[_status(self.title, done)], blocks=plain["blocks"]
                     )
                 if not out.body or (whole and one_message and not layout(out, 1).as_file):
                     return

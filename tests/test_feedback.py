@@ -228,9 +228,40 @@ async def test_the_messages_tab_stream_ends_with_plain_buttons_where_slack_refus
     from tests.test_messages_tab import dm, finished_stream
 
     fake_slack.unsupported_blocks.add("context_actions")
-    fake_anthropic.default = Reply(text="Hi Alex, could we meet on Tuesday?")
+    # Its end is held back while it streams (a link may still be growing): sent with the stop.
+    text = "Hi Alex, could we meet on Tuesday? The plan: https://example.com/q2-plan"
+    fake_anthropic.default = Reply(text=text)
     assert await bot.event(dm("draft an email to Alex about the Q2 budget")) == 200
     stream = await finished_stream(fake_slack)
-    assert stream["text"] == "Hi Alex, could we meet on Tuesday?"
+    assert stream["text"] == text  # once, though the first stop was refused
     [block] = [b for b in stream["blocks"] if b.get("block_id") == "draft_feedback"]
     assert block["type"] == "actions" and block["elements"][0]["value"].startswith("up:")
+
+
+async def test_a_refused_stop_keeps_its_text_in_the_stream_so_the_retry_sends_it_once() -> None:
+    """What StreamReply's retry without the feedback buttons relies on: slack_sdk's stream
+    adds `markdown_text` to its buffer before chat.stopStream and keeps it when Slack refuses
+    the call, so the second stop must not pass the text again (it would show twice)."""
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_chat_stream import AsyncChatStream
+
+    class Slack:
+        def __init__(self) -> None:
+            self.stops: list[dict[str, Any]] = []
+
+        async def chat_stopStream(self, **args: Any) -> dict[str, Any]:
+            self.stops.append(args)
+            if len(self.stops) == 1:
+                raise SlackApiError("refused", {"ok": False, "error": "invalid_blocks"})
+            return {"ok": True}
+
+    slack = Slack()
+    stream = AsyncChatStream(
+        slack, logger=logging.getLogger(__name__), channel="D1", thread_ts="1.1", buffer_size=256
+    )
+    stream._stream_ts = "1.2"  # started: the draft's first words were shown
+    with pytest.raises(SlackApiError):
+        await stream.stop(markdown_text="THE TAIL.", blocks=[{"type": "context_actions"}])
+    await stream.stop(blocks=[{"type": "actions"}])
+    [chunk] = slack.stops[1]["chunks"]
+    assert chunk.text == "THE TAIL."
