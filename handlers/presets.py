@@ -104,3 +104,13 @@ async def _channel_name(flows: Flows, channel_id: str) -> str | None:
     channel = response.get("channel") or {}
     name = channel.get("name") if isinstance(channel, dict) else None
     return str(name) if name else None
+
+
+async def form_kind(flows: Flows, channel_id: str | None) -> str | None:
+    """The kind a form opened in `channel_id` starts on: its preset's default kind, if any."""
+    try:
+        preset = await flows.services.drafter.presets.get(channel_id)
+    except Exception as error:  # the database: the library's default, as before presets
+        log.info("no preset for the form: %s", type(error).__name__)
+        return None
+    return preset.default_kind if preset is not None else None

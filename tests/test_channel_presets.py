@@ -246,6 +246,24 @@ async def test_the_presets_model_kind_and_footer_apply_to_requests_naming_no_kin
     assert bot.services.store.get_draft(draft_id)["kind"] == "email"  # type: ignore[index]
 
 
+async def test_the_draft_form_opened_in_the_channel_starts_on_its_default_kind(
+    bot: RunningBot, fake_slack: FakeSlack
+) -> None:
+    save_preset(bot.services.store, preset(default_kind="summary"))
+    await bot.slash("", channel_id=SUPPORT)  # the empty /draft opens the form
+    assert await asyncio.to_thread(fake_slack.wait_for, lambda f: f.calls_to("views.open"), 5.0)
+    kind = opened_view(fake_slack)["blocks"][0]["element"]["initial_option"]["value"]
+    assert kind == "summary"
+    await bot.slash("", channel_id="C0ELSEWHERE")  # no preset there: the library's default
+    assert await asyncio.to_thread(
+        fake_slack.wait_for, lambda f: len(f.calls_to("views.open")) == 2, 5.0
+    )
+    view = fake_slack.calls_to("views.open")[1].args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    default = bot.services.library.default_kind.name
+    assert view["blocks"][0]["element"]["initial_option"]["value"] == default != "summary"
+
+
 async def test_a_channel_switched_off_refuses_with_one_sentence_and_no_model_call(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:

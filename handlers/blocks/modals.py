@@ -65,9 +65,11 @@ def draft_form(
     response_url: str | None,
     ask_for_channel: bool = False,
     files: Sequence[tuple[str, str]] = (),
+    kind: str | None = None,
 ) -> View:
     """What to draft, the details, and optional audience, tone and length; `files` (id,
-    name) are listed at the top and drafted from (their ids ride in the metadata)."""
+    name) are listed at the top and drafted from (their ids ride in the metadata). `kind`
+    chosen at first: the channel preset's default kind (else the library's default)."""
     kinds = [
         {
             "text": _text(kind.name.capitalize()),
@@ -79,7 +81,8 @@ def draft_form(
         }
         for kind in library.kinds
     ]
-    default = next(option for option in kinds if option["value"] == library.default_kind.name)
+    chosen = kind if kind in {option["value"] for option in kinds} else library.default_kind.name
+    default = next(option for option in kinds if option["value"] == chosen)
     select = {"type": "static_select"}
     blocks: list[dict[str, Any]] = [
         _input("kind", wording.FORM_KIND, {**select, "options": kinds, "initial_option": default}),

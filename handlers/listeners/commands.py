@@ -10,7 +10,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot import wording
 from bot.drafting import DraftRequest
 from bot.slack_ids import find_slack_link
-from handlers import admin
+from handlers import admin, presets
 from handlers.access import Access
 from handlers.blocks import modals, previews
 from handlers.blocks.message import layout
@@ -48,6 +48,7 @@ async def on_draft_command(
             flows.library,
             channel_id=command.get("channel_id"),
             response_url=command.get("response_url"),
+            kind=await presets.form_kind(flows, command.get("channel_id")),
         )
         help_text = previews.help_message(flows.library, flows.command)
         await flows.open_form(command["trigger_id"], form, reply, instead=help_text)

@@ -10,6 +10,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot import wording
 from bot.drafting import DraftRequest
 from bot.slack_ids import MessageRef
+from handlers import presets
 from handlers.access import Access
 from handlers.blocks import modals
 from handlers.blocks.message import notice
@@ -95,5 +96,6 @@ async def on_draft_from_file(
         channel_id=shortcut["channel"]["id"],
         response_url=shortcut.get("response_url"),
         files=[(str(f.get("id")), str(f.get("name") or f.get("title") or "")) for f in files],
+        kind=await presets.form_kind(flows, shortcut["channel"]["id"]),
     )
     await flows.open_form(shortcut["trigger_id"], form, reply)
