@@ -161,7 +161,7 @@ def _schema_is_current(database: Path) -> bool:
 def take_snapshot(source: Path, target: Path) -> None:
     """A consistent copy of `source` (read through a read-only connection, so rows in its
     write-ahead log are included and it is never written), without the drafts' text (every
-    version's) and their response_urls (which can post to the person for 30 minutes)."""
+    version's), the reasons people gave with a 👎, and the drafts' response_urls (which can post to the person for 30 minutes)."""
     reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
     copy = sqlite3.connect(target)
     try:
@@ -173,6 +173,8 @@ def take_snapshot(source: Path, target: Path) -> None:
             copy.execute("update drafts set request = null, text = null, response_url = null")
         if "draft_versions" in tables:  # every version's text, too
             copy.execute("update draft_versions set text = null")
+        if "draft_events" in tables:  # a 👎's reason: the person's words, which may quote it
+            copy.execute("update draft_events set reason = null")
         copy.commit()
     finally:
         copy.close()

@@ -162,6 +162,11 @@ def test_the_snapshot_has_the_usage_but_not_the_drafts_text(seeded: Path, tmp_pa
     copy = tmp_path / "draftbot.db"
     writer = Store(seeded)  # a row still in the write-ahead log, as while draftbot serve runs
     writer.save_person("U0NEWCOMER", "Noor Haddad", "")
+    reason = "it promised the landlord a refund"  # a 👎's reason, in the person's words
+    writer.record_draft_event(
+        {"draft_id": "d1", "user_id": PEOPLE[0].user_id, "event": "feedback", "detail": "down",
+         "reason": reason}
+    )  # fmt: skip
     try:
         take_snapshot(seeded, copy)
     finally:
@@ -174,6 +179,7 @@ def test_the_snapshot_has_the_usage_but_not_the_drafts_text(seeded: Path, tmp_pa
     assert db.execute("select id, kind, request, text, response_url from drafts").fetchall() == [
         ("d1", "email", None, None, None)
     ]
+    assert db.execute("select event, reason from draft_events").fetchall() == [("feedback", None)]
     db.close()
     assert b"landlord" not in copy.read_bytes() and b"leaking" not in copy.read_bytes()
 

@@ -1,4 +1,4 @@
-"""Migration 10's tables, `draft_events` and `draft_outcomes` (bot/storage/schema.py lists
+"""Migration 12's tables, `draft_events` and `draft_outcomes` (bot/storage/schema.py lists
 the migrations; bot/storage/events.py holds their queries)."""
 
 from __future__ import annotations
