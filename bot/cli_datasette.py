@@ -161,7 +161,8 @@ def _schema_is_current(database: Path) -> bool:
 def take_snapshot(source: Path, target: Path) -> None:
     """A consistent copy of `source` (read through a read-only connection, so rows in its
     write-ahead log are included and it is never written), without the drafts' text (every
-    version's), the reasons people gave with a 👎, and the drafts' response_urls (which can post to the person for 30 minutes)."""
+    version's), the reasons people gave with a 👎, and the drafts' response_urls (which can
+    post to the person for 30 minutes)."""
     reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
     copy = sqlite3.connect(target)
     try:

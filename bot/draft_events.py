@@ -95,6 +95,20 @@ class DraftEvents:
     def _write(self, row: dict[str, Any]) -> None:
         self.store.record_draft_event(row)
 
+    async def add_reason(self, draft_id: str, user_id: str, reason: str) -> bool:
+        """The optional reason for the person's latest 👎 of the draft, on that event (a 👍
+        clicked while the reason's form was open stays the rating); False if not kept."""
+        try:
+            return await write_off_loop(self._add_reason, draft_id, user_id, one_line(reason))
+        except Exception as error:
+            log.warning(
+                "could not keep a 👎's reason for draft=%s (%s)", draft_id, type(error).__name__
+            )
+            return False
+
+    def _add_reason(self, draft_id: str, user_id: str, reason: str) -> bool:
+        return self.store.add_feedback_reason(draft_id, user_id, reason)
+
 
 def one_line(text: str) -> str:
     """A reason as stored: one line, at most `REASON_LIMIT` characters."""

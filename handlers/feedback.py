@@ -56,3 +56,8 @@ async def record(
     )
     log.info("feedback %s on draft=%s user=%s", side, draft_id, user_id)  # never the reason
     return True
+
+
+async def add_reason(flows: Flows, user_id: str, draft_id: str, reason: str) -> None:
+    """The 👎's optional reason, on the 👎 recorded at the click (never logged)."""
+    await flows.services.sessions.events.add_reason(draft_id, user_id, reason)

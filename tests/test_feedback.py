@@ -109,14 +109,34 @@ async def test_thumbs_down_asks_for_an_optional_reason_kept_but_never_logged(
             view_submission("draft_feedback_reason", view["private_metadata"], values)
         )
         assert status == 200 and body == {}
-        events = await feedback_events(bot, 2)
+        events = await feedback_events(bot, 1)
+    # The reason joins the 👎 it explains: one event, one rating.
     assert [(e["detail"], e["reason"]) for e in events] == [
-        ("down", None),
         ("down", "Too formal for the team channel"),
     ]
     assert all(e["draft_id"] == draft_id and e["version"] == 1 for e in events)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "Too formal" not in logged and f"feedback down on draft={draft_id}" in logged
+
+
+async def test_a_thumbs_up_while_the_reason_form_is_open_stays_the_rating(
+    bot: RunningBot, fake_slack: FakeSlack
+) -> None:
+    draft_id, _ = await start_draft(bot, fake_slack)
+    await bot.interact(native_click(f"down:{draft_id}", fake_slack.new_response_url()))
+    await asyncio.to_thread(fake_slack.wait_for, lambda f: f.calls_to("views.open"), 5.0)
+    await bot.interact(native_click(f"up:{draft_id}", fake_slack.new_response_url()))
+    await feedback_events(bot, 2)
+    metadata = json.dumps({"draft_id": draft_id})
+    values = {"reason": {"value": {"type": "plain_text_input", "value": "too long"}}}
+    await bot.interact(view_submission("draft_feedback_reason", metadata, values))
+    await asyncio.sleep(0.3)
+    events = await feedback_events(bot, 2)
+    assert [(e["detail"], e["reason"]) for e in events] == [("down", "too long"), ("up", None)]
+    outcome = bot.services.store._run(  # type: ignore[attr-defined]
+        "select feedback from draft_outcomes where draft_id = ?", [draft_id]
+    ).rows
+    assert outcome == [("up",)]
 
 
 async def test_an_empty_reason_adds_nothing_to_the_thumbs_down(

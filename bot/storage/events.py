@@ -106,6 +106,14 @@ def _summary_of(event: dict[str, Any], post_ms: int | None) -> list[Any]:
     ]  # fmt: skip
 
 
+_ADD_REASON = """
+    update draft_events set reason = ? where id = (
+        select max(id) from draft_events
+        where draft_id = ? and user_id = ? and event = 'feedback' and detail = 'down'
+    )
+"""
+
+
 class DraftEventQueries:
     """Needs the `_run`, `_transaction` and `dialect` of `SqlStore`."""
 
@@ -131,6 +139,12 @@ class DraftEventQueries:
             run(_INSERT_EVENT, [values[column] for column in EVENT_COLUMNS])
             post_ms = self._post_ms(run, values) if values["event"] == "posted" else None
             run(_SUMMARISE, _summary_of(values, post_ms))
+
+    def add_feedback_reason(self, draft_id: str, user_id: str, reason: str) -> bool:
+        """The one-line reason for the person's latest 👎 of the draft, on that event (not a
+        new one: a 👍 clicked in between stays the draft's rating). False: no such 👎."""
+        updated = self._run(_ADD_REASON, [reason, draft_id, user_id])
+        return updated.rowcount == 1
 
     @staticmethod
     def _post_ms(run: Run, event: dict[str, Any]) -> int | None:

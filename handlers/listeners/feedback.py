@@ -10,7 +10,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from handlers.blocks import modals
 from handlers.blocks.feedback import REASON_BLOCK, REASON_CALLBACK
-from handlers.feedback import give_feedback, record
+from handlers.feedback import add_reason, give_feedback
 from handlers.flows import Flows
 
 _FEEDBACK_ACTIONS = re.compile(r"^draft_feedback(_up|_down)?$")
@@ -37,4 +37,4 @@ async def on_reason(
     reason = modals.submitted(view, REASON_BLOCK)
     if reason:  # the 👎 itself was recorded at the click
         draft_id = str(modals.metadata(view).get("draft_id") or "")
-        await record(flows, body["user"]["id"], draft_id, "down", reason=reason)
+        await add_reason(flows, body["user"]["id"], draft_id, reason)
