@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.fact_patterns import SENTENCE_BREAK, blank_code
-from bot.fact_tokens import URL_TRAIL, Kind, Token, tokens, url_key
+from bot.fact_tokens import URL_TRAIL, Kind, Token, placeholder_key, tokens, url_key
 from bot.fact_words import NUMBER_WORDS
 
 __all__ = ["Checked", "Facts", "Finding", "Kind", "check_draft", "known_facts", "placeholders_in"]
@@ -93,7 +93,8 @@ def check_draft(text: str, facts: Facts, *, today: date | None = None) -> Checke
     unknown: list[Token] = []
     for token in tokens(prose, check_names=True):
         if token.placeholder:
-            placeholders.setdefault(token.text)
+            if placeholder_key(token.text) not in facts.keys:
+                placeholders.setdefault(token.text)
         elif token.initial or not facts.complete:
             continue
         elif not _known(token, facts, known_years, today):

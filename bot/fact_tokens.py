@@ -74,8 +74,13 @@ def tokens(text: str, *, check_names: bool) -> Iterator[Token]:
         if group == "plain":
             continue
         if group == "placeholder":
-            if check_names:
-                yield Token("name", placeholder_text(found), start, placeholder=True)
+            if found.startswith("_") and _whole_line(text, start, match.end()):
+                continue  # "___" alone on its line: a Markdown rule, not a blank
+            shown = placeholder_text(found)
+            # The material's own "[venue]" is no placeholder when a draft repeats it (only
+            # a bracketed one: a "TBD" in the request is still to be filled in).
+            known = (placeholder_key(shown),) if found[0] in "[{<" else ()
+            yield Token("name", shown, start, placeholder=True, extra_keys=known)
         elif group == "url":
             url = found.rstrip(URL_TRAIL)
             yield Token("url", url, start, keys=(f"url:{url_key(url)}",))
@@ -108,6 +113,16 @@ def tokens(text: str, *, check_names: bool) -> Iterator[Token]:
             token = _word(text, found, start, check_names)
             if token is not None:
                 yield token
+
+
+def placeholder_key(shown: str) -> str:
+    return f"placeholder:{shown}"
+
+
+def _whole_line(text: str, start: int, end: int) -> bool:
+    line_end = text.find("\n", end)
+    line = text[text.rfind("\n", 0, start) + 1 : len(text) if line_end < 0 else line_end]
+    return line.strip() == text[start:end]
 
 
 def url_key(url: str) -> str:

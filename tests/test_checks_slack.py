@@ -264,3 +264,21 @@ async def test_a_failing_check_never_costs_the_draft(
     assert notes(preview) == [] and "confirm" not in post_button(preview)
     assert "check before you post failed (ValueError)" in caplog.text
     assert "secret plan" not in caplog.text
+
+
+async def test_an_address_the_request_gives_in_angle_brackets_is_no_placeholder(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    request = "tell the team questions go to Jane Doe <jane@acme.com>"
+    repeated = "Hi team,\n\nQuestions go to Jane Doe <jane@acme.com>.\n\nThanks!"
+    fake_anthropic.default = Reply(text=repeated)
+    preview = await preview_for(bot, fake_slack, request)
+    assert notes(preview) == []
+    assert "confirm" not in post_button(preview)  # Post does not ask "Post anyway?"
+
+    url = fake_slack.new_response_url()
+    view = await open_edit(bot, fake_slack, draft_id_of(preview), url)
+    _, body = await bot.interact(edited(view["private_metadata"], repeated))
+    assert body == {}  # posted at once: the Edit form did not warn either
+    [post] = fake_slack.calls_to("chat.postMessage")
+    assert "jane@acme.com" in json.dumps(post.args["blocks"])
