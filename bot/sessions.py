@@ -5,6 +5,7 @@ Knows nothing about Slack: handlers pass ids in and render what comes back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, replace
@@ -89,7 +90,8 @@ class DraftSessions:
         """Draft (raises `DraftFailed`) and keep it, so its buttons can refine it."""
         draft = await self.drafter.draft(request, on_text=on_text, on_queued=on_queued)
         draft_id = secrets.token_hex(8)
-        facts = facts_for(request, self.library.company)
+        # Off the event loop: a file draft's material may be megabytes (docs/checks.md).
+        facts = await asyncio.to_thread(facts_for, request, self.library.company)
         self.kept_facts.keep(draft_id, facts)
         draft = replace(draft, facts=facts)
         now = datetime.now(UTC).isoformat(timespec="microseconds")
@@ -270,7 +272,7 @@ class DraftSessions:
         versions = await write_off_loop(
             self.add_version, stored, text, refinement.name, stop_reason=draft.stop_reason
         )
-        facts = self.facts_of(stored, request)
+        facts = await asyncio.to_thread(self.facts_of, stored, request)  # the files read again
         await self.events.record(
             draft_id, stored.user_id, "refined", kind=stored.kind.name, model=draft.model,
             detail=refinement.name, version=versions[-1].number if versions else None,

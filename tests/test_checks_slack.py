@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
+import urllib.request
 from typing import Any
 
 import pytest
 
-from bot import wording
+from bot import draft_facts, wording
 from handlers.blocks import checks
-from tests.conftest import RunningBot
+from tests.conftest import SIGNING_SECRET, RunningBot
 from tests.fakes.anthropic import FakeAnthropic, Reply
+from tests.fakes.signing import sign_request, slash_command_body
 from tests.fakes.slack import FakeSlack
 from tests.test_previews import button, draft_id_of, replies, view_submission
 from tests.test_summaries import seed_thread, shortcut, wait
@@ -282,3 +286,43 @@ async def test_an_address_the_request_gives_in_angle_brackets_is_no_placeholder(
     assert body == {}  # posted at once: the Edit form did not warn either
     [post] = fake_slack.calls_to("chat.postMessage")
     assert "jane@acme.com" in json.dumps(post.args["blocks"])
+
+
+async def test_reading_a_large_material_does_not_hold_up_anyone_elses_command(
+    bot: RunningBot,
+    fake_anthropic: FakeAnthropic,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Reading 20 files' facts takes a while (0.66 s for 790 KB); 1.5 s stands in for it.
+    reading = threading.Event()
+    read = draft_facts.known_facts
+
+    def slow_known_facts(texts: Any, **options: Any) -> Any:
+        if not reading.is_set():
+            reading.set()
+            time.sleep(1.5)
+        return read(texts, **options)
+
+    def someone_else_acked_in() -> float:
+        """Another person's /draft, sent from another thread (this test shares the bot's
+        event loop) the moment the facts are being read: seconds to its ack."""
+        assert reading.wait(5.0)
+        body = slash_command_body(
+            "a note to the team", user_id="U0OTHER", response_url=fake_slack.new_response_url()
+        )
+        started = time.monotonic()
+        sent = urllib.request.Request(
+            f"{bot.url}/slack/events", data=body, headers=sign_request(body, SIGNING_SECRET)
+        )
+        with urllib.request.urlopen(sent, timeout=10) as answer:
+            assert answer.status == 200
+        return time.monotonic() - started
+
+    monkeypatch.setattr(draft_facts, "known_facts", slow_known_facts)
+    fake_anthropic.default = Reply(text="Hi Alex,\n\nCould we meet about Q2 budget planning?")
+    other = asyncio.create_task(asyncio.to_thread(someone_else_acked_in))
+    first = await bot.slash(REQUEST)
+    assert await other < 1.0  # acked while the first draft's facts were still being read
+    [preview] = await replies(fake_slack, first.response_url)
+    assert notes(preview) == []
