@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -113,6 +114,13 @@ def tokens(text: str, *, check_names: bool) -> Iterator[Token]:
             token = _word(text, found, start, check_names)
             if token is not None:
                 yield token
+
+
+def word_key(word: str) -> str:
+    """A word as compared: lower case, one apostrophe, accents dropped ("Zoë" is "zoe",
+    as an address would spell it)."""
+    decomposed = unicodedata.normalize("NFKD", word.lower().replace("’", "'"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def placeholder_key(shown: str) -> str:
@@ -242,7 +250,8 @@ def _word(text: str, found: str, start: int, check_names: bool) -> Token | None:
     if lower in NOT_NAMES:
         return None
     # "Jean-Luc": known when each part is.
-    needs = tuple(f"word:{part}" for part in lower.split("-") if part and part not in NOT_NAMES)
+    parts = (part for part in lower.split("-") if part and part not in NOT_NAMES)
+    needs = tuple(f"word:{word_key(part)}" for part in parts)
     return Token("name", bare, start, needs=needs, initial=_initial(text, start))
 
 

@@ -224,6 +224,22 @@ CASES: tuple[Case, ...] = (
         "Hi team,\n\nJoin us for the offsite at [venue].",
     ),
     Case(
+        "a name with its accent dropped",
+        ("thank Zoë for the launch notes",),
+        "Hi Zoe,\n\nThanks for the launch notes!",
+    ),
+    Case(
+        "a name with an accent its address lacks",
+        ("ask jose.garcia@acme.com for the figures",),
+        "Hi José,\n\nCould you send me the figures? Thanks, and say hi to García's team.",
+    ),
+    Case(
+        "an accented name still differs from another name",
+        ("thank Zoë for the launch notes",),
+        "Hi Zoe,\n\nThanks for the notes, and Renée will follow up.",
+        expected=("Renée",),
+    ),
+    Case(
         "a flag in prose beside a code block",
         ("explain how to restart the worker",),
         "Restart it before Friday.\n\n```\nsystemctl restart worker --after Friday\n```",
