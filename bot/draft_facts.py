@@ -5,7 +5,8 @@ pack once, when the draft is made, and kept in memory beside the draft's id (nor
 values only, never the text itself, and never logged): the transcript and the file text
 are not stored with the draft, and refinements other than Regenerate and Continue do not
 read them again. A draft whose facts are not kept (Draftbot restarted, another instance
-made it) is checked against its request alone, and, when it was read from a conversation
+made it, or its retention period, counted from when it was made, has passed; posted and
+discarded drafts are forgotten at once) is checked against its request alone, and, when it was read from a conversation
 or files, for placeholders only: every finding might be in what was not kept.
 """
 

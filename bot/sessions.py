@@ -79,7 +79,8 @@ class DraftSessions:
         # Drafts the database refused, by id: their buttons work once `save_unsaved` saves them.
         self._unsaved: dict[str, dict[str, Any]] = {}
         self.events = DraftEvents(store)  # each draft's life, no text (bot/draft_events.py)
-        self.kept_facts = KeptFacts()  # what each draft's model read, for the check (memory)
+        # What each draft's model read, for the check (memory), no longer than its row.
+        self.kept_facts = KeptFacts(max_age=self.retention)
 
     async def create(
         self,
@@ -189,6 +190,7 @@ class DraftSessions:
             restored_from=restored_from,
             **{"status": "ready", **changes},
         )
+        self._forget_if_finished(stored.id, changes.get("status"))
         return tags_of(rows)
 
     def mark_posted(self, stored: StoredDraft, text: str, channel_id: str, *, edited: bool) -> None:
@@ -227,6 +229,12 @@ class DraftSessions:
 
     def release(self, draft_id: str, status: str = "ready", **changes: Any) -> None:
         self.store.update_draft(draft_id, status=status, **changes)
+        self._forget_if_finished(draft_id, status)
+
+    def _forget_if_finished(self, draft_id: str, status: str | None) -> None:
+        """A posted or discarded draft is never refined again: its facts go at once."""
+        if status in ("posted", "discarded"):
+            self.kept_facts.drop(draft_id)
 
     async def refine(
         self,

@@ -8,11 +8,15 @@ import json
 import threading
 import time
 import urllib.request
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bot import draft_facts, wording
+from bot.draft_facts import KeptFacts
+from bot.fact_check import known_facts
+from bot.sessions import DraftSessions
 from handlers.blocks import checks
 from tests.conftest import SIGNING_SECRET, RunningBot
 from tests.fakes.anthropic import FakeAnthropic, Reply
@@ -326,3 +330,39 @@ async def test_reading_a_large_material_does_not_hold_up_anyone_elses_command(
     assert await other < 1.0  # acked while the first draft's facts were still being read
     [preview] = await replies(fake_slack, first.response_url)
     assert notes(preview) == []
+
+
+@pytest.mark.parametrize("finish", ["post", "discard", "edit and post"])
+async def test_a_finished_drafts_facts_are_forgotten(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack, finish: str
+) -> None:
+    fake_anthropic.default = Reply(text="Hi Alex,\n\nCould we meet about Q2 budget planning?")
+    draft_id = draft_id_of(await preview_for(bot, fake_slack))
+    kept = bot.services.sessions.kept_facts
+    assert kept.get(draft_id) is not None  # its material's facts, for the next refinement
+    url = fake_slack.new_response_url()
+    if finish == "edit and post":
+        view = await open_edit(bot, fake_slack, draft_id, url)
+        await bot.interact(edited(view["private_metadata"], "Hi Alex, could we meet?"))
+    else:
+        await bot.interact(button(finish, draft_id, url))
+    await replies(fake_slack, url)
+    assert kept.get(draft_id) is None and len(kept) == 0
+
+
+async def test_kept_facts_age_out_with_the_retention_period(bot: RunningBot) -> None:
+    running = bot.services.sessions
+    sessions = DraftSessions(running.drafter, running.store, running.library, retention_days=3)
+    assert sessions.kept_facts.max_age == 3 * 86400  # DRAFTBOT_DRAFT_RETENTION_DAYS
+    now = [0.0]
+    kept = KeptFacts(max_age=timedelta(days=3), clock=lambda: now[0])
+    kept.keep("a", known_facts(["meet Alex"]))
+    now[0] = 2 * 86400.0
+    kept.keep("b", known_facts(["meet Sam"]))
+    kept.keep("a", known_facts(["meet Alex again"]))  # a refinement: still aged from day 0
+    assert kept.get("a") is not None
+    now[0] = 3 * 86400.0  # the day "a"'s row may be purged: its facts go first
+    assert kept.get("a") is None and kept.get("b") is not None
+    now[0] = 5 * 86400.0
+    kept.keep("c", known_facts(["meet Kim"]))  # keeping another clears the aged ones
+    assert len(kept) == 1
