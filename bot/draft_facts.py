@@ -6,8 +6,9 @@ values only, never the text itself, and never logged): the transcript and the fi
 are not stored with the draft, and refinements other than Regenerate and Continue do not
 read them again. A draft whose facts are not kept (Draftbot restarted, another instance
 made it, or its retention period, counted from when it was made, has passed; posted and
-discarded drafts are forgotten at once) is checked against its request alone, and, when it was read from a conversation
-or files, for placeholders only: every finding might be in what was not kept.
+discarded drafts are forgotten at once) is checked against its request alone, and, when
+it was read from a conversation or files, for placeholders only: every finding might be in
+what was not kept.
 """
 
 from __future__ import annotations
