@@ -5,14 +5,20 @@ pack once, when the draft is made, and kept in memory beside the draft's id (nor
 values only, never the text itself, and never logged): the transcript and the file text
 are not stored with the draft, and refinements other than Regenerate and Continue do not
 read them again. A draft whose facts are not kept (Draftbot restarted, another instance
-made it) is checked against its request alone, and, when it was read from a conversation
-or files, for placeholders only: every finding might be in what was not kept.
+made it, or its retention period, counted from when it was made, has passed; posted and
+discarded drafts are forgotten at once) is checked against its request alone, and, when
+it was read from a conversation or files, for placeholders only: every finding might be in
+what was not kept.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
+from datetime import timedelta
 
 from bot.drafting import DraftRequest
 from bot.fact_check import Facts, known_facts
@@ -44,20 +50,47 @@ def joined(first: Facts, second: Facts) -> Facts:
 
 
 class KeptFacts:
-    """Facts by draft id, at most `limit` of them (least recently used forgotten)."""
+    """Facts by draft id, at most `limit` of them, each for at most `max_age` after it was
+    first kept (the draft was made): its row is purged no sooner, so the facts never
+    outlive it. `drop` forgets a draft at once (posted, discarded). Oldest first out;
+    thread-safe (refinements read the material on a worker thread)."""
 
-    def __init__(self, limit: int = KEPT_DRAFTS) -> None:
+    def __init__(
+        self,
+        limit: int = KEPT_DRAFTS,
+        max_age: timedelta = timedelta(days=7),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit = limit
-        self._facts: OrderedDict[str, Facts] = OrderedDict()
+        self.max_age = max_age.total_seconds()
+        self._clock = clock
+        self._facts: OrderedDict[str, tuple[float, Facts]] = OrderedDict()  # by first kept
+        self._lock = threading.Lock()
 
     def keep(self, draft_id: str, facts: Facts) -> None:
-        self._facts[draft_id] = facts
-        self._facts.move_to_end(draft_id)
-        while len(self._facts) > self.limit:
-            self._facts.popitem(last=False)
+        with self._lock:
+            now = self._clock()
+            kept_at = self._facts[draft_id][0] if draft_id in self._facts else now
+            self._facts[draft_id] = (kept_at, facts)
+            while self._facts and (
+                len(self._facts) > self.limit or self._expired(next(iter(self._facts)), now)
+            ):
+                self._facts.popitem(last=False)
 
     def get(self, draft_id: str) -> Facts | None:
-        facts = self._facts.get(draft_id)
-        if facts is not None:
-            self._facts.move_to_end(draft_id)
-        return facts
+        with self._lock:
+            if self._expired(draft_id, self._clock()):
+                del self._facts[draft_id]
+            kept = self._facts.get(draft_id)
+            return kept[1] if kept else None
+
+    def drop(self, draft_id: str) -> None:
+        with self._lock:
+            self._facts.pop(draft_id, None)
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def _expired(self, draft_id: str, now: float) -> bool:
+        kept = self._facts.get(draft_id)
+        return kept is not None and now - kept[0] >= self.max_age

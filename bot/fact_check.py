@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.fact_patterns import SENTENCE_BREAK, blank_code
-from bot.fact_tokens import URL_TRAIL, Kind, Token, tokens, url_key
+from bot.fact_tokens import URL_TRAIL, Kind, Token, placeholder_key, tokens, url_key, word_key
 from bot.fact_words import NUMBER_WORDS
 
 __all__ = ["Checked", "Facts", "Finding", "Kind", "check_draft", "known_facts", "placeholders_in"]
@@ -61,7 +61,7 @@ def known_facts(texts: Iterable[str], *, complete: bool = True, today: date | No
     for text in texts:
         if not text:
             continue
-        keys.update(f"word:{_apostrophes(word)}" for word in _WORD_KEYS.findall(text))
+        keys.update(f"word:{word_key(word)}" for word in _WORD_KEYS.findall(text))
         keys.update(f"num:{int(d)}" for d in _DIGITS.findall(text))
         keys.update(f"url:{url_key(u.rstrip(URL_TRAIL))}" for u in _BARE_DOMAIN.findall(text))
         for word in _WORD_KEYS.findall(text.lower()):
@@ -93,7 +93,8 @@ def check_draft(text: str, facts: Facts, *, today: date | None = None) -> Checke
     unknown: list[Token] = []
     for token in tokens(prose, check_names=True):
         if token.placeholder:
-            placeholders.setdefault(token.text)
+            if placeholder_key(token.text) not in facts.keys:
+                placeholders.setdefault(token.text)
         elif token.initial or not facts.complete:
             continue
         elif not _known(token, facts, known_years, today):
@@ -121,10 +122,6 @@ def placeholders_in(text: str) -> tuple[str, ...]:
 
 def _years_in(keys: Iterable[str]) -> set[int]:
     return {int(key[5:]) for key in keys if key.startswith("year:") and key[5:].isdigit()}
-
-
-def _apostrophes(word: str) -> str:
-    return word.lower().replace("’", "'")
 
 
 def _adjacent(prose: str, first: Token, second: Token) -> bool:

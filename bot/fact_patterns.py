@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.fact_words import CURRENCY_CODES
+from bot.fact_words import CURRENCY_CODES, PLACEHOLDER_WORDS
 
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -30,6 +30,13 @@ _PLAIN_EXCEPT = (
     r"|www|https?:)"
 )
 _HTML_TAGS = r"(?:br|b|i|u|p|em|strong|sub|sup|div|span|hr)\b"
+# Inside angle brackets: no address ("<jane@acme.com>"), and either a space in it or one
+# placeholder word ("<insert topic>", "<name>"; not "<Enter>", docs/checks.md).
+_ANGLE_WORDS = "|".join(PLACEHOLDER_WORDS)
+_ANGLE_FILL = (
+    rf"(?=[^<>|@\n]*[ \t]|(?i:(?:your|insert)[_-][^\W\d_]+|{_ANGLE_WORDS})>)"
+    r"[^\W\d_][^<>|@\n]{0,40}"
+)
 
 FACT = re.compile(
     rf"""
@@ -40,7 +47,7 @@ FACT = re.compile(
         \[(?=[^\[\]\n]*[^\W\d_])[^\[\]\n]{{2,60}}\](?!\()        # [date], [Your name]
       | \[\s*(?:\.\.\.|…)\s*\]                                 # […]
       | \{{\{{?\s*[^\W\d][\w .-]{{0,40}}\}}\}}?                # {{name}}, {{{{name}}}}
-      | <(?![@#!/]|https?:|mailto:|{_HTML_TAGS})[^\W\d_][^<>|\n]{{0,40}}>  # <insert date>
+      | (?<!\w)<(?![@#!/]|https?:|mailto:|{_HTML_TAGS}){_ANGLE_FILL}>  # <your name>
       | \b(?:TBD|TBC|TBA)\b | \bX{{2,}}\b | _{{3,}}
     )
   | (?P<url>\bhttps?://[^\s<>|\[\]()]+ | \bwww\.[^\s<>|\[\]()]+)

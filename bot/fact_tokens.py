@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -74,8 +75,13 @@ def tokens(text: str, *, check_names: bool) -> Iterator[Token]:
         if group == "plain":
             continue
         if group == "placeholder":
-            if check_names:
-                yield Token("name", placeholder_text(found), start, placeholder=True)
+            if found.startswith("_") and _whole_line(text, start, match.end()):
+                continue  # "___" alone on its line: a Markdown rule, not a blank
+            shown = placeholder_text(found)
+            # The material's own "[venue]" is no placeholder when a draft repeats it (only
+            # a bracketed one: a "TBD" in the request is still to be filled in).
+            known = (placeholder_key(shown),) if found[0] in "[{<" else ()
+            yield Token("name", shown, start, placeholder=True, extra_keys=known)
         elif group == "url":
             url = found.rstrip(URL_TRAIL)
             yield Token("url", url, start, keys=(f"url:{url_key(url)}",))
@@ -108,6 +114,23 @@ def tokens(text: str, *, check_names: bool) -> Iterator[Token]:
             token = _word(text, found, start, check_names)
             if token is not None:
                 yield token
+
+
+def word_key(word: str) -> str:
+    """A word as compared: lower case, one apostrophe, accents dropped ("Zoë" is "zoe",
+    as an address would spell it)."""
+    decomposed = unicodedata.normalize("NFKD", word.lower().replace("’", "'"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def placeholder_key(shown: str) -> str:
+    return f"placeholder:{shown}"
+
+
+def _whole_line(text: str, start: int, end: int) -> bool:
+    line_end = text.find("\n", end)
+    line = text[text.rfind("\n", 0, start) + 1 : len(text) if line_end < 0 else line_end]
+    return line.strip() == text[start:end]
 
 
 def url_key(url: str) -> str:
@@ -227,7 +250,8 @@ def _word(text: str, found: str, start: int, check_names: bool) -> Token | None:
     if lower in NOT_NAMES:
         return None
     # "Jean-Luc": known when each part is.
-    needs = tuple(f"word:{part}" for part in lower.split("-") if part and part not in NOT_NAMES)
+    parts = (part for part in lower.split("-") if part and part not in NOT_NAMES)
+    needs = tuple(f"word:{word_key(part)}" for part in parts)
     return Token("name", bare, start, needs=needs, initial=_initial(text, start))
 
 

@@ -119,3 +119,15 @@ _NOT_NAMES = """
     english slack email e-mail draft draftbot claude
 """
 NOT_NAMES = frozenset(_NOT_NAMES.split())
+
+# One word in angle brackets that is a placeholder ("<name>", "<date>"); any other single
+# word is a key or a type ("Press <Enter>", "Vec<String>"). "<your …>", "<insert …>" and
+# anything with a space in it always count (docs/checks.md).
+PLACEHOLDER_WORDS = (
+    "name", "firstname", "first_name", "lastname", "last_name", "fullname", "full_name",
+    "date", "time", "day", "deadline", "company", "organisation", "organization", "team",
+    "email", "phone", "address", "link", "url", "topic", "subject", "title", "role",
+    "venue", "location", "place", "amount", "price", "number", "product", "project",
+    "client", "customer", "recipient", "sender", "manager", "signature", "placeholder",
+    "todo", "tbd",
+)  # fmt: skip

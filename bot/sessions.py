@@ -5,6 +5,7 @@ Knows nothing about Slack: handlers pass ids in and render what comes back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, replace
@@ -78,7 +79,8 @@ class DraftSessions:
         # Drafts the database refused, by id: their buttons work once `save_unsaved` saves them.
         self._unsaved: dict[str, dict[str, Any]] = {}
         self.events = DraftEvents(store)  # each draft's life, no text (bot/draft_events.py)
-        self.kept_facts = KeptFacts()  # what each draft's model read, for the check (memory)
+        # What each draft's model read, for the check (memory), no longer than its row.
+        self.kept_facts = KeptFacts(max_age=self.retention)
 
     async def create(
         self,
@@ -89,7 +91,8 @@ class DraftSessions:
         """Draft (raises `DraftFailed`) and keep it, so its buttons can refine it."""
         draft = await self.drafter.draft(request, on_text=on_text, on_queued=on_queued)
         draft_id = secrets.token_hex(8)
-        facts = facts_for(request, self.library.company)
+        # Off the event loop: a file draft's material may be megabytes (docs/checks.md).
+        facts = await asyncio.to_thread(facts_for, request, self.library.company)
         self.kept_facts.keep(draft_id, facts)
         draft = replace(draft, facts=facts)
         now = datetime.now(UTC).isoformat(timespec="microseconds")
@@ -187,6 +190,7 @@ class DraftSessions:
             restored_from=restored_from,
             **{"status": "ready", **changes},
         )
+        self._forget_if_finished(stored.id, changes.get("status"))
         return tags_of(rows)
 
     def mark_posted(self, stored: StoredDraft, text: str, channel_id: str, *, edited: bool) -> None:
@@ -225,6 +229,12 @@ class DraftSessions:
 
     def release(self, draft_id: str, status: str = "ready", **changes: Any) -> None:
         self.store.update_draft(draft_id, status=status, **changes)
+        self._forget_if_finished(draft_id, status)
+
+    def _forget_if_finished(self, draft_id: str, status: str | None) -> None:
+        """A posted or discarded draft is never refined again: its facts go at once."""
+        if status in ("posted", "discarded"):
+            self.kept_facts.drop(draft_id)
 
     async def refine(
         self,
@@ -270,7 +280,7 @@ class DraftSessions:
         versions = await write_off_loop(
             self.add_version, stored, text, refinement.name, stop_reason=draft.stop_reason
         )
-        facts = self.facts_of(stored, request)
+        facts = await asyncio.to_thread(self.facts_of, stored, request)  # the files read again
         await self.events.record(
             draft_id, stored.user_id, "refined", kind=stored.kind.name, model=draft.model,
             detail=refinement.name, version=versions[-1].number if versions else None,

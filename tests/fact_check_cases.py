@@ -191,6 +191,55 @@ CASES: tuple[Case, ...] = (
         placeholders=("<insert topic>", "[…]"),
     ),
     Case(
+        "an address in angle brackets from the request",
+        ("questions go to Jane Doe <jane@acme.com>",),
+        "Hi all,\n\nQuestions about the move go to Jane Doe <jane@acme.com>.",
+    ),
+    Case(
+        "an address in angle brackets the request lacks",
+        ("tell people where to send questions",),
+        "Please send your questions to Jane Doe <jane@acme.com>.",
+        expected=("Jane Doe", "jane@acme.com"),
+    ),
+    Case(
+        "a Markdown rule is not a blank to fill in",
+        ("write the agenda and a line to sign",),
+        "Agenda: the plan, then questions.\n\n___\n\nSigned: ________",
+        placeholders=("________",),
+    ),
+    Case(
+        "keys and types in angle brackets",
+        ("tell them to press enter to save and that names come back as a vec of string",),
+        "Press <Enter> to save. The names come back as a Vec<String>.",
+    ),
+    Case(
+        "single-word placeholders in angle brackets",
+        ("thank the customer for the order",),
+        "Dear <name>,\n\nThank you for your order from <company>.",
+        placeholders=("<name>", "<company>"),
+    ),
+    Case(
+        "a bracketed text the request itself contains",
+        ("invite the team to the offsite at [venue], I will fill that in",),
+        "Hi team,\n\nJoin us for the offsite at [venue].",
+    ),
+    Case(
+        "a name with its accent dropped",
+        ("thank Zoë for the launch notes",),
+        "Hi Zoe,\n\nThanks for the launch notes!",
+    ),
+    Case(
+        "a name with an accent its address lacks",
+        ("ask jose.garcia@acme.com for the figures",),
+        "Hi José,\n\nCould you send me the figures? Thanks, and say hi to García's team.",
+    ),
+    Case(
+        "an accented name still differs from another name",
+        ("thank Zoë for the launch notes",),
+        "Hi Zoe,\n\nThanks for the notes, and Renée will follow up.",
+        expected=("Renée",),
+    ),
+    Case(
         "a flag in prose beside a code block",
         ("explain how to restart the worker",),
         "Restart it before Friday.\n\n```\nsystemctl restart worker --after Friday\n```",

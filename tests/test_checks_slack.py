@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
+import urllib.request
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from bot import wording
+from bot import draft_facts, wording
+from bot.draft_facts import KeptFacts
+from bot.fact_check import known_facts
+from bot.sessions import DraftSessions
 from handlers.blocks import checks
-from tests.conftest import RunningBot
+from tests.conftest import SIGNING_SECRET, RunningBot
 from tests.fakes.anthropic import FakeAnthropic, Reply
+from tests.fakes.signing import sign_request, slash_command_body
 from tests.fakes.slack import FakeSlack
 from tests.test_previews import button, draft_id_of, replies, view_submission
 from tests.test_summaries import seed_thread, shortcut, wait
@@ -264,3 +272,97 @@ async def test_a_failing_check_never_costs_the_draft(
     assert notes(preview) == [] and "confirm" not in post_button(preview)
     assert "check before you post failed (ValueError)" in caplog.text
     assert "secret plan" not in caplog.text
+
+
+async def test_an_address_the_request_gives_in_angle_brackets_is_no_placeholder(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    request = "tell the team questions go to Jane Doe <jane@acme.com>"
+    repeated = "Hi team,\n\nQuestions go to Jane Doe <jane@acme.com>.\n\nThanks!"
+    fake_anthropic.default = Reply(text=repeated)
+    preview = await preview_for(bot, fake_slack, request)
+    assert notes(preview) == []
+    assert "confirm" not in post_button(preview)  # Post does not ask "Post anyway?"
+
+    url = fake_slack.new_response_url()
+    view = await open_edit(bot, fake_slack, draft_id_of(preview), url)
+    _, body = await bot.interact(edited(view["private_metadata"], repeated))
+    assert body == {}  # posted at once: the Edit form did not warn either
+    [post] = fake_slack.calls_to("chat.postMessage")
+    assert "jane@acme.com" in json.dumps(post.args["blocks"])
+
+
+async def test_reading_a_large_material_does_not_hold_up_anyone_elses_command(
+    bot: RunningBot,
+    fake_anthropic: FakeAnthropic,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Reading 20 files' facts takes a while (0.66 s for 790 KB); 1.5 s stands in for it.
+    reading = threading.Event()
+    read = draft_facts.known_facts
+
+    def slow_known_facts(texts: Any, **options: Any) -> Any:
+        if not reading.is_set():
+            reading.set()
+            time.sleep(1.5)
+        return read(texts, **options)
+
+    def someone_else_acked_in() -> float:
+        """Another person's /draft, sent from another thread (this test shares the bot's
+        event loop) the moment the facts are being read: seconds to its ack."""
+        assert reading.wait(5.0)
+        body = slash_command_body(
+            "a note to the team", user_id="U0OTHER", response_url=fake_slack.new_response_url()
+        )
+        started = time.monotonic()
+        sent = urllib.request.Request(
+            f"{bot.url}/slack/events", data=body, headers=sign_request(body, SIGNING_SECRET)
+        )
+        with urllib.request.urlopen(sent, timeout=10) as answer:
+            assert answer.status == 200
+        return time.monotonic() - started
+
+    monkeypatch.setattr(draft_facts, "known_facts", slow_known_facts)
+    fake_anthropic.default = Reply(text="Hi Alex,\n\nCould we meet about Q2 budget planning?")
+    other = asyncio.create_task(asyncio.to_thread(someone_else_acked_in))
+    first = await bot.slash(REQUEST)
+    assert await other < 1.0  # acked while the first draft's facts were still being read
+    [preview] = await replies(fake_slack, first.response_url)
+    assert notes(preview) == []
+
+
+@pytest.mark.parametrize("finish", ["post", "discard", "edit and post"])
+async def test_a_finished_drafts_facts_are_forgotten(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack, finish: str
+) -> None:
+    fake_anthropic.default = Reply(text="Hi Alex,\n\nCould we meet about Q2 budget planning?")
+    draft_id = draft_id_of(await preview_for(bot, fake_slack))
+    kept = bot.services.sessions.kept_facts
+    assert kept.get(draft_id) is not None  # its material's facts, for the next refinement
+    url = fake_slack.new_response_url()
+    if finish == "edit and post":
+        view = await open_edit(bot, fake_slack, draft_id, url)
+        await bot.interact(edited(view["private_metadata"], "Hi Alex, could we meet?"))
+    else:
+        await bot.interact(button(finish, draft_id, url))
+    await replies(fake_slack, url)
+    assert kept.get(draft_id) is None and len(kept) == 0
+
+
+async def test_kept_facts_age_out_with_the_retention_period(bot: RunningBot) -> None:
+    running = bot.services.sessions
+    sessions = DraftSessions(running.drafter, running.store, running.library, retention_days=3)
+    assert sessions.kept_facts.max_age == 3 * 86400  # DRAFTBOT_DRAFT_RETENTION_DAYS
+    now = [0.0]
+    kept = KeptFacts(max_age=timedelta(days=3), clock=lambda: now[0])
+    kept.keep("a", known_facts(["meet Alex"]))
+    now[0] = 2 * 86400.0
+    kept.keep("b", known_facts(["meet Sam"]))
+    kept.keep("a", known_facts(["meet Alex again"]))  # a refinement: still aged from day 0
+    assert kept.get("a") is not None
+    now[0] = 3 * 86400.0  # the day "a"'s row may be purged: its facts go first
+    assert kept.get("a") is None and kept.get("b") is not None
+    now[0] = 5 * 86400.0
+    kept.keep("c", known_facts(["meet Kim"]))  # keeping another clears the aged ones
+    assert len(kept) == 1
