@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 MARKDOWN_LIMIT = 12_000  # a `markdown` block's text, cumulative per message
 SECTION_LIMIT = 3_000  # a section's mrkdwn text
 PLAIN_INPUT_LIMIT = 3_000  # a plain_text_input's value (the Edit form)
+PRIVATE_METADATA_LIMIT = 3_000  # a modal's private_metadata (Slack refuses the view past it)
 BLOCKS_PER_MESSAGE = 50
 BLOCKS_PER_MODAL = 100
 MODAL_TITLE_LIMIT = 24  # a modal's title

@@ -1,6 +1,6 @@
 """Versions of a draft: v1 is what the model first wrote; every refinement, an edit and a
 restore make the next one. Pure data: the texts are stored in `draft_versions` (migration
-11, bot/storage/draft_versions.py) and purged with their draft.
+9, bot/storage/draft_versions.py) and purged with their draft.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from bot.storage.offloop import off_loop, write_off_loop
 from bot.versions import MAX_VERSIONS, RESTORE, Version, VersionTag, current, earlier
 from handlers.blocks import previews
 from handlers.blocks.changes import changes_modal
+from handlers.blocks.versions import changes_ref, restore_ref
 from handlers.flows import Flows
 from handlers.replies import Reply
 
@@ -23,13 +24,17 @@ log = logging.getLogger(__name__)
 
 
 async def show_changes(
-    flows: Flows, user_id: str, draft_id: str, trigger_id: str, reply: Reply
+    flows: Flows, user_id: str, value: str, trigger_id: str, reply: Reply
 ) -> None:
-    """The current version against the one before it, in a modal."""
+    """The version the preview shows (an old button: the current one) against the one
+    before it, in a modal."""
+    ref = changes_ref(value)
+    draft_id = ref.draft_id
     if (stored := await flows.own_draft(draft_id, user_id, reply)) is None:  # author only
         return
+    number = ref.shown if ref.shown is not None else current(stored.versions).number
     try:
-        pair = await off_loop(_with_previous, flows, stored, current(stored.versions).number)
+        pair = await off_loop(_with_previous, flows, stored, number)
     except Exception as error:
         await reply.tell(flows.failure_message(error, f"comparing versions of {draft_id}").text)
         return
@@ -64,10 +69,14 @@ def _version(flows: Flows, draft_id: str, number: int) -> Version | None:
 
 
 async def restore(flows: Flows, user_id: str, value: str, reply: Reply) -> None:
-    """`value` is "version:draft id" (a menu's option), or the draft id alone (the button:
-    the version before the current one). That version's text becomes the next version,
-    "restored v2", and the preview shows it with its buttons (Continue if it was cut off)."""
-    number_text, _, draft_id = value.rpartition(":")
+    """`value` names the version to bring back and the version the preview showed (see
+    handlers/blocks/versions.restore_ref; an old button: the one before the current). Its
+    text becomes the next version, "restored v2", and the preview shows it with its buttons
+    (Continue if it was cut off). A click that arrives twice (a double click, Slack sending
+    it again) or from a preview that is no longer the newest adds nothing: the preview shows
+    the current version again, so nobody ends with the text they were leaving."""
+    ref = restore_ref(value)
+    draft_id = ref.draft_id
     sessions = flows.services.sessions
     try:  # the author only, and one action at a time
         stored = await write_off_loop(sessions.claim, draft_id, user_id)
@@ -75,28 +84,38 @@ async def restore(flows: Flows, user_id: str, value: str, reply: Reply) -> None:
         await reply.tell(flows.failure_message(error, f"opening draft {draft_id}").text)
         return
     older = earlier(stored.versions)
-    number = int(number_text) if number_text.isdigit() else older[0].number if older else 0
+    number = ref.target if ref.target is not None else older[0].number if older else 0
     try:
-        version = await off_loop(_version, flows, draft_id, number)
-        if version is None:
+        moved_on = ref.shown is not None and ref.shown != current(stored.versions).number
+        version = None if moved_on else await off_loop(_version, flows, draft_id, number)
+        if version is None and not moved_on:
             await write_off_loop(sessions.release, draft_id)
             gone = wording.VERSION_GONE.format(number=number, kept=MAX_VERSIONS)
             await reply.tell(gone if number else wording.NO_EARLIER_VERSION)
             return
-        versions = await write_off_loop(
-            sessions.add_version,
-            stored,
-            version.text,
-            RESTORE,
-            stop_reason=version.stop_reason,
-            restored_from=number,
-        )
+        versions = None
+        if version is None or version.text == stored.text:  # moved on, or its text already
+            await write_off_loop(sessions.release, draft_id)
+        else:
+            versions = await write_off_loop(
+                sessions.add_version,
+                stored,
+                version.text,
+                RESTORE,
+                stop_reason=version.stop_reason,
+                restored_from=number,
+            )
     except BaseException as error:
         with contextlib.suppress(Exception):  # never leave it "working"
             await write_off_loop(sessions.release, draft_id)
         if not isinstance(error, Exception):
             raise
         await reply.tell(flows.failure_message(error, f"restoring draft {draft_id}").text)
+        return
+    if version is None or versions is None:
+        log.info("draft=%s v%d not restored again: the current version shown", draft_id, number)
+        preview = previews.draft_preview(sessions.as_draft(stored), avoid=flows.library.avoid)
+        await reply.show(flows.with_feedback(preview, draft_id))
         return
     log.info("draft=%s restored v%d as v%d", draft_id, number, versions[-1].number)
     await sessions.events.record(

@@ -242,6 +242,28 @@ async def test_many_long_placeholders_still_fit_slacks_confirm(
     assert notes(preview)[0].endswith(", ".join(names[7:8]) + " and 4 more")
 
 
+async def test_a_warned_edit_with_many_long_placeholders_fits_and_posts(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.default = Reply(text=PLACEHOLDERS)
+    draft_id = draft_id_of(await preview_for(bot, fake_slack))
+    view = await open_edit(bot, fake_slack, draft_id, fake_slack.new_response_url())
+    names = [f"[insert the name of stakeholder number {n} here]" for n in range(1, 61)]
+    names += [f"[имя участника номер {n} здесь]" for n in range(1, 21)]  # 6 characters each
+    still = "Hi all,\n\nSigned by " + ", ".join(names) + "."  # escaped, before
+
+    _, body = await bot.interact(edited(view["private_metadata"], still))
+    assert body["response_action"] == "update"
+    form = body["view"]
+    assert len(form["private_metadata"]) <= 3000  # Slack refuses the update past this
+    assert form["submit"]["text"] == "Post anyway"
+
+    _, body = await bot.interact(edited(form["private_metadata"], still))
+    assert body == {}
+    [post] = fake_slack.calls_to("chat.postMessage")
+    assert "stakeholder number 60 here]" in json.dumps(post.args["blocks"])
+
+
 async def test_a_link_in_a_finding_shows_where_it_goes(
     bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
 ) -> None:

@@ -139,7 +139,8 @@ def has_preview_buttons(message: dict[str, Any], draft_id: str) -> bool:
         if e.get("type") == "button" and str(e.get("action_id", "")).startswith("draft_")
     ]
     return "draft_post" in {b["action_id"] for b in buttons} and all(
-        b.get("value") == draft_id for b in buttons
+        str(b.get("value")).rpartition(":")[2] == draft_id  # Changes, Back to: "2:id"
+        for b in buttons
     )
 
 

@@ -220,8 +220,10 @@ async def test_changes_shows_words_struck_and_added_escaped_in_a_modal(
     controls = version_controls(refined)
     assert controls["draft_changes"]["text"]["text"] == wording.LABEL_CHANGES
     assert controls["draft_restore"]["text"]["text"] == "Back to v1"  # one way back: a button
-    # Buttons carry the draft id only, like every other preview button.
-    assert controls["draft_changes"]["value"] == controls["draft_restore"]["value"] == draft_id
+    # Each carries the version it acts on and the one the preview shows, and stays short.
+    assert draft_id in controls["draft_changes"]["value"]
+    assert draft_id in controls["draft_restore"]["value"]
+    assert all(len(c["value"]) < 100 for c in controls.values())
 
     url = fake_slack.new_response_url()
     await bot.interact(click("changes", controls["draft_changes"]["value"], url))
@@ -236,6 +238,22 @@ async def test_changes_shows_words_struck_and_added_escaped_in_a_modal(
         "Hi Alex, can we meet ~on Monday about the budget?~ *Tuesday for R&amp;D? @\u2060channel*"
     )
     assert len(fake_anthropic.message_requests()) == 2  # no model call to compare
+
+
+async def test_an_older_previews_changes_show_the_version_it_displays(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.script(
+        Reply(text="Meet on Monday."), Reply(text="Meet Monday."), Reply(text="Meet.")
+    )
+    draft_id, _ = await start_draft(bot, fake_slack)
+    second = await refine(bot, fake_slack, lambda url: button("shorter", draft_id, url))
+    await refine(bot, fake_slack, lambda url: button("shorter", draft_id, url))  # v3
+    url = fake_slack.new_response_url()
+    await bot.interact(click("changes", version_controls(second)["draft_changes"]["value"], url))
+    view = await opened_view(fake_slack)
+    assert view["title"]["text"] == "Changes in v2"  # what that preview shows, not v3
+    assert view["blocks"][1]["text"]["text"] == "Meet ~on~ Monday."
 
 
 async def test_only_the_author_sees_the_changes(
@@ -355,6 +373,64 @@ async def test_back_to_is_for_the_author_only_and_a_forgotten_version_says_so(
     assert wording.VERSION_GONE.format(number=7, kept=MAX_VERSIONS) in notes
     assert [n for n, _, _ in texts(bot, draft_id)] == [1, 2]
     assert bot.services.store.get_draft(draft_id)["status"] == "ready"  # type: ignore[index]
+
+
+async def test_back_to_clicked_twice_keeps_the_restored_text(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.script(Reply(text="Keep this one."), Reply(text="Not this one."))
+    draft_id, _ = await start_draft(bot, fake_slack)
+    second = await refine(bot, fake_slack, lambda url: button("regenerate", draft_id, url))
+    back = version_controls(second)["draft_restore"]
+    url = fake_slack.new_response_url()
+    await bot.interact(click("restore", back["value"], url))  # a double click, or
+    await bot.interact(click("restore", back["value"], url))  # Slack sending it again
+    first, again = await replies(fake_slack, url, 2)
+    assert first["blocks"][0]["text"] == again["blocks"][0]["text"] == "Keep this one."
+    assert label_of(first) == label_of(again) == "v3 · restored v1"
+    assert [(n, text) for n, _, text in texts(bot, draft_id)] == [
+        (1, "Keep this one."),
+        (2, "Not this one."),
+        (3, "Keep this one."),
+    ]
+    assert bot.services.store.get_draft(draft_id)["text"] == "Keep this one."  # type: ignore[index]
+
+
+async def test_a_menu_choice_sent_twice_or_of_the_same_text_adds_no_version(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.script(Reply(text="One."), Reply(text="Two."), Reply(text="Three."))
+    draft_id, _ = await start_draft(bot, fake_slack)
+    await refine(bot, fake_slack, lambda url: button("shorter", draft_id, url))
+    third = await refine(bot, fake_slack, lambda url: button("longer", draft_id, url))
+    menu = version_controls(third)["draft_restore"]
+    url = fake_slack.new_response_url()
+    await bot.interact(select("restore", menu["options"][1]["value"], url))  # v1
+    await bot.interact(select("restore", menu["options"][1]["value"], url))  # again
+    restored, again = await replies(fake_slack, url, 2)
+    assert label_of(restored) == label_of(again) == "v4 · restored v1"
+    fourth_menu = version_controls(restored)["draft_restore"]
+    v1 = [o["value"] for o in fourth_menu["options"] if o["text"]["text"].startswith("v1 ")]
+    await bot.interact(select("restore", v1[0], url))  # v1's text is the one shown already
+    [*_, same] = await replies(fake_slack, url, 3)
+    assert label_of(same) == "v4 · restored v1" and same["blocks"][0]["text"] == "One."
+    assert [n for n, _, _ in texts(bot, draft_id)] == [1, 2, 3, 4]
+    assert bot.services.store.get_draft(draft_id)["status"] == "ready"  # type: ignore[index]
+
+
+async def test_old_buttons_with_the_draft_id_alone_still_work(
+    bot: RunningBot, fake_anthropic: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
+    fake_anthropic.script(Reply(text="Old one."), Reply(text="New one."))
+    draft_id, _ = await start_draft(bot, fake_slack)
+    await refine(bot, fake_slack, lambda url: button("shorter", draft_id, url))
+    url = fake_slack.new_response_url()
+    await bot.interact(click("changes", draft_id, url))  # buttons made before this release
+    assert (await opened_view(fake_slack))["title"]["text"] == "Changes in v2"
+    await bot.interact(click("restore", draft_id, url))
+    [restored] = await replies(fake_slack, url)
+    assert label_of(restored) == "v3 · restored v1"
+    assert restored["blocks"][0]["text"] == "Old one."
 
 
 # ------------------------------------------------------------------ kept, bounded, purged

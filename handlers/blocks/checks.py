@@ -3,6 +3,7 @@ warnings, the confirm on its Post button, and the Edit form's second chance."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -74,7 +75,8 @@ def edit_still_to_fill(view: dict[str, Any], text: str) -> modals.View | None:
     has any it has not warned of yet; None when it may be posted."""
     left = placeholders_in(text)
     meta = modals.metadata(view)
-    if not left or set(left) <= set(meta.get("posting_anyway") or ()):
+    key = placeholders_key(left)
+    if not left or meta.get("posting_anyway") == key:  # the ones warned of: post anyway
         return None
     warning = still_to_fill(
         wording.EDIT_STILL_HAS_PLACEHOLDERS, [_inline(placeholder) for placeholder in left]
@@ -85,9 +87,16 @@ def edit_still_to_fill(view: dict[str, Any], text: str) -> modals.View | None:
         meta.get("response_url"),
         ask_for_channel="channel" in view["state"]["values"],
         warning=warning,
-        posting_anyway=left,
+        posting_anyway=key,
         channel=modals.submitted(view, "channel") or None,
     )
+
+
+def placeholders_key(placeholders: Sequence[str]) -> str:
+    """A short key of a set of placeholders (16 hex digits of its SHA-256): the Edit form
+    keeps it, not their texts, to know a second Post is for the same ones."""
+    joined = "\n".join(sorted(set(placeholders)))
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
 def listed_placeholders(placeholders: Sequence[str], shown: int = PLACEHOLDERS_SHOWN) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from bot import wording
 from bot.files import display_name
 from bot.prompts import PromptLibrary
-from bot.slack_ids import OPTION_LABEL_LIMIT, PLAIN_INPUT_LIMIT
+from bot.slack_ids import OPTION_LABEL_LIMIT, PLAIN_INPUT_LIMIT, PRIVATE_METADATA_LIMIT
 from handlers.blocks.message import context, section
 
 FORM_CALLBACK = "draft_form"
@@ -47,13 +47,17 @@ def _channel_input(label: str, *, optional: bool) -> dict[str, Any]:
 def _modal(
     callback_id: str, title: str, submit: str, meta: dict[str, Any], blocks: list[Any]
 ) -> View:
+    # ensure_ascii=False: a non-Latin character counts once, not as a 6-character escape.
+    private_metadata = json.dumps(meta, ensure_ascii=False)
+    if len(private_metadata) > PRIVATE_METADATA_LIMIT:  # a bug: never send what Slack refuses
+        raise ValueError(f"{callback_id} metadata is {len(private_metadata)} characters")
     return {
         "type": "modal",
         "callback_id": callback_id,
         "title": _text(title),
         "submit": _text(submit),
         "close": _text(wording.LABEL_CANCEL),
-        "private_metadata": json.dumps(meta),
+        "private_metadata": private_metadata,
         "blocks": blocks,
     }
 
@@ -133,12 +137,13 @@ def edit_modal(
     *,
     ask_for_channel: bool,
     warning: str | None = None,
-    posting_anyway: Sequence[str] = (),
+    posting_anyway: str = "",
     channel: str | None = None,
 ) -> View:
     """The draft in a text box; drafts with no channel yet also ask where to post.
-    `warning` (mrkdwn) above the box, with `posting_anyway`: the placeholders the person
-    was told of, which a second Post then accepts."""
+    `warning` (mrkdwn) above the box, with `posting_anyway`: a short key of the placeholders
+    the person was told of (handlers/blocks/checks.placeholders_key; their texts could pass
+    Slack's metadata limit), which a second Post then accepts."""
     blocks: list[dict[str, Any]] = [
         _input(
             "text",
@@ -159,7 +164,7 @@ def edit_modal(
             blocks[-1]["element"]["initial_conversation"] = channel
     meta: dict[str, Any] = {"draft_id": draft_id, "response_url": response_url}
     if posting_anyway:
-        meta["posting_anyway"] = list(posting_anyway)
+        meta["posting_anyway"] = posting_anyway
     submit = wording.POST_CONFIRM_YES if posting_anyway else wording.LABEL_POST
     return _modal(EDIT_CALLBACK, wording.EDIT_TITLE, submit, meta, blocks)
 
