@@ -15,13 +15,12 @@ from bot import wording
 from bot.access_overrides import parse_override, rule_texts, rules_in_force, save_overrides
 from bot.slack_ids import USER_GROUP_ID
 from bot.storage.offloop import off_loop, write_off_loop
-from handlers.blocks import previews
 from handlers.blocks.admin_modals import access_form, submitted_access
 from handlers.blocks.message import notice
 from handlers.blocks.modals import metadata
 from handlers.blocks.text import plain
 from handlers.flows import Flows
-from handlers.presets import changes_summary
+from handlers.presets import admin_submitting, changes_summary
 from handlers.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -43,10 +42,7 @@ async def on_access_form(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], flows: Flows
 ) -> None:
     user_id = body["user"]["id"]
-    if not await flows.people.is_admin(user_id):  # the form is only ever shown to admins
-        admins = previews.admin_contact(flows.services.settings.admin_user_ids)
-        text = wording.ADMINS_ONLY.format(command=flows.command, subcommand="admin", admins=admins)
-        await ack(response_action="errors", errors={"allowed_groups": plain(text)})
+    if not await admin_submitting(flows, user_id, ack, "allowed_groups"):
         return
     texts, group_words = submitted_access(view)
     groups, problem = await _group_ids(flows, group_words)

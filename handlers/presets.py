@@ -49,15 +49,23 @@ async def open_channel_form(
     await flows.open_form(command["trigger_id"], form, reply)
 
 
+async def admin_submitting(flows: Flows, user_id: str, ack: AsyncAck, field: str) -> bool:
+    """True for an admin; anyone else (admin forms are only shown to admins) is answered on
+    the form's `field` with the usual sentence."""
+    if await flows.people.is_admin(user_id):
+        return True
+    admins = previews.admin_contact(flows.services.settings.admin_user_ids)
+    text = wording.ADMINS_ONLY.format(command=flows.command, subcommand="admin", admins=admins)
+    await ack(response_action="errors", errors={field: plain(text)})
+    return False
+
+
 async def on_preset_form(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], flows: Flows
 ) -> None:
     """Save the channel's preset and its audit rows; problems show in the form."""
     user_id = body["user"]["id"]
-    if not await flows.people.is_admin(user_id):  # the form is only ever shown to admins
-        admins = previews.admin_contact(flows.services.settings.admin_user_ids)
-        text = wording.ADMINS_ONLY.format(command=flows.command, subcommand="admin", admins=admins)
-        await ack(response_action="errors", errors={"instructions": plain(text)})
+    if not await admin_submitting(flows, user_id, ack, "instructions"):
         return
     preset = submitted_preset(view, user_id)
     services = flows.services
