@@ -13,22 +13,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import SECRET, serving
-from bench.streaming import TEXT, finished_stream, first_words_in
+from bench.harness import serving
+from bench.streaming import TEXT, first_words_after
 from tests import sample_files
 from tests.fakes.anthropic import FakeAnthropic, Reply
-from tests.fakes.signing import sign_request
 from tests.fakes.slack import FakeSlack
 
 PAGE = "Quarterly report. Revenue grew in every region; costs held flat. " * 30
@@ -63,23 +60,9 @@ async def main(messages: int, pages: int, ttft: float) -> None:
                     "ts": ts,
                     "team": "T0001",
                 }
-                body = json.dumps(
-                    {"type": "event_callback", "team_id": "T0001", "event": event}
-                ).encode()
-                headers = {**sign_request(body, SECRET), "Content-Type": "application/json"}
-                sent = time.monotonic()
-                async with session.post(url, data=body, headers=headers) as response:
-                    await response.read()
-                stream = await finished_stream(fake_slack, ts)
-                first = min(
-                    c.received_at
-                    for c in fake_slack.calls
-                    if (c.method == "chat.startStream" and c.args.get("thread_ts") == ts)
-                    or (c.method == "chat.appendStream" and c.args.get("ts") == stream["ts"])
-                    if first_words_in(c.args)
-                )
-                overheads.append((first - sent - ttft) * 1000)
-                totals.append((first - sent) * 1000)
+                seconds = await first_words_after(session, url, fake_slack, event)
+                overheads.append((seconds - ttft) * 1000)
+                totals.append(seconds * 1000)
         print(
             f"PDF: {pages} pages, {len(pdf) / 1024:.0f} KB; messages: {messages}; "
             f"model time to first token: {ttft * 1000:.0f} ms"

@@ -47,6 +47,28 @@ async def finished_stream(fake_slack: FakeSlack, thread_ts: str) -> dict[str, ob
     raise TimeoutError(f"no finished stream for {thread_ts}")
 
 
+async def first_words_after(
+    session: aiohttp.ClientSession, url: str, fake_slack: FakeSlack, event: dict[str, object]
+) -> float:
+    """Send a Messages-tab `event` to Draftbot, signed as Slack does; the seconds until its
+    draft's first words reached Slack (in chat.startStream or chat.appendStream)."""
+    ts = str(event["ts"])
+    body = json.dumps({"type": "event_callback", "team_id": "T0001", "event": event}).encode()
+    headers = {**sign_request(body, SECRET), "Content-Type": "application/json"}
+    sent = time.monotonic()
+    async with session.post(url, data=body, headers=headers) as response:
+        await response.read()
+    stream = await finished_stream(fake_slack, ts)
+    first = min(
+        c.received_at
+        for c in fake_slack.calls
+        if (c.method == "chat.startStream" and c.args.get("thread_ts") == ts)
+        or (c.method == "chat.appendStream" and c.args.get("ts") == stream["ts"])
+        if first_words_in(c.args)
+    )
+    return first - sent
+
+
 async def main(messages: int, ttft: float) -> None:
     with (
         FakeAnthropic(api_key="sk-ant-bench") as fake_anthropic,
@@ -72,23 +94,9 @@ async def main(messages: int, ttft: float) -> None:
                     "ts": ts,
                     "team": "T0001",
                 }
-                body = json.dumps(
-                    {"type": "event_callback", "team_id": "T0001", "event": event}
-                ).encode()
-                headers = {**sign_request(body, SECRET), "Content-Type": "application/json"}
-                sent = time.monotonic()
-                async with session.post(url, data=body, headers=headers) as response:
-                    await response.read()
-                stream = await finished_stream(fake_slack, ts)
-                first = min(
-                    c.received_at
-                    for c in fake_slack.calls
-                    if (c.method == "chat.startStream" and c.args.get("thread_ts") == ts)
-                    or (c.method == "chat.appendStream" and c.args.get("ts") == stream["ts"])
-                    if first_words_in(c.args)
-                )
-                overheads.append((first - sent - ttft) * 1000)
-                totals.append((first - sent) * 1000)
+                seconds = await first_words_after(session, url, fake_slack, event)
+                overheads.append((seconds - ttft) * 1000)
+                totals.append(seconds * 1000)
         print(f"messages: {messages}, model time to first token: {ttft * 1000:.0f} ms")
         print(
             f"first visible words after the message: p50 {statistics.median(totals):.0f} ms, "
